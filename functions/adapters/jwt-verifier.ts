@@ -1,0 +1,43 @@
+// Verifies user tokens: Cognito's in AWS; on the local stack, tokens of the local issuer whose
+// public keys are handed over in AUTH_JWKS (the verification itself is the same library code).
+import { CognitoJwtVerifier, JwtRsaVerifier } from "aws-jwt-verify";
+import type { Jwks } from "aws-jwt-verify/jwk";
+import { ConfigError, ENV, optionalEnv, requireEnv } from "../config.ts";
+import { USER_ID_PATTERN } from "../domain/frames.ts";
+
+export interface TokenVerifier {
+  /** The userId (`sub`) of a valid token; throws for anything else. */
+  verify(token: string): Promise<string>;
+}
+
+export function verifierFromEnv(env = process.env): TokenVerifier {
+  const userPoolId = optionalEnv(ENV.userPoolId, env);
+  let verify: (token: string) => Promise<{ sub?: unknown }>;
+  if (userPoolId) {
+    const v = CognitoJwtVerifier.create({
+      userPoolId,
+      clientId: requireEnv(ENV.userPoolClientId, env),
+      tokenUse: null,
+    });
+    verify = (t) => v.verify(t);
+  } else {
+    const issuer = requireEnv(ENV.authIssuer, env);
+    const v = JwtRsaVerifier.create({
+      issuer,
+      audience: requireEnv(ENV.authAudience, env),
+      jwksUri: `${issuer}/.well-known/jwks.json`,
+    });
+    const jwks = optionalEnv(ENV.authJwks, env);
+    if (!jwks) throw new ConfigError(`environment variable ${ENV.authJwks} is required without ${ENV.userPoolId}`);
+    v.cacheJwks(JSON.parse(jwks) as Jwks);
+    verify = (t) => v.verify(t);
+  }
+  return {
+    async verify(token) {
+      const payload = await verify(token);
+      const sub = payload.sub;
+      if (typeof sub !== "string" || !USER_ID_PATTERN.test(sub)) throw new Error("token subject is not a valid user id");
+      return sub;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// Creates the one Redis client of a process: a single node or a cluster (ElastiCache cluster mode),
+// TLS for rediss:// URLs, the auth token fetched from Secrets Manager at cold start when configured.
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { Cluster, Redis } from "ioredis";
+import { ConfigError, ENV, optionalEnv, requireEnv } from "../config.ts";
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisSettings {
+  url: string;
+  cluster: boolean;
+  password?: string;
+}
+
+export function redisSettingsFromEnv(env = process.env): Omit<RedisSettings, "password"> {
+  const url = requireEnv(ENV.redisUrl, env);
+  if (!/^rediss?:\/\/[^/]+/.test(url)) {
+    throw new ConfigError(`environment variable ${ENV.redisUrl} must be a redis:// or rediss:// URL`);
+  }
+  const cluster = optionalEnv(ENV.redisCluster, env) === "true";
+  return { url, cluster };
+}
+
+export function connectRedis(settings: RedisSettings): RedisClient {
+  const url = new URL(settings.url);
+  const tls = url.protocol === "rediss:" ? {} : undefined;
+  const port = Number(url.port || 6379);
+  const common = {
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 2,
+    connectTimeout: 2000,
+    password: settings.password ?? (url.password ? decodeURIComponent(url.password) : undefined),
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    tls,
+  };
+  if (settings.cluster) {
+    return new Cluster([{ host: url.hostname, port }], {
+      enableAutoPipelining: true,
+      // ElastiCache's TLS certificates name the configuration endpoint, not node IPs.
+      dnsLookup: (address, callback) => callback(null, address),
+      redisOptions: common,
+      slotsRefreshTimeout: 2000,
+    });
+  }
+  return new Redis({ host: url.hostname, port, ...common });
+}
+
+async function fetchSecret(arn: string): Promise<string> {
+  const client = new SecretsManagerClient({});
+  const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+  const secret = out.SecretString ?? "";
+  // A generated secret is JSON ({"password": "..."}); a plain secret is the token itself.
+  try {
+    const parsed: unknown = JSON.parse(secret);
+    if (typeof parsed === "object" && parsed !== null && "password" in parsed) {
+      return String((parsed as { password: unknown }).password);
+    }
+  } catch {
+    // a plain string secret
+  }
+  return secret;
+}
+
+let shared: Promise<RedisClient> | undefined;
+
+/** The process-wide Redis client, created on first use from the environment. */
+export function sharedRedis(): Promise<RedisClient> {
+  shared ??= (async () => {
+    const settings = redisSettingsFromEnv();
+    const arn = optionalEnv(ENV.redisAuthSecretArn);
+    const password = arn ? await fetchSecret(arn) : undefined;
+    return connectRedis(password ? { ...settings, password } : settings);
+  })();
+  return shared;
+}

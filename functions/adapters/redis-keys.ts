@@ -1,0 +1,14 @@
+// Redis key names (DESIGN.md §2). The braces are Redis Cluster hash tags: every per-user key of one
+// user shares a slot (so one script may touch them together); `geo:` keys spread by cell.
+
+export const keys = {
+  location: (userId: string) => `loc:{${userId}}`,
+  userConnections: (userId: string) => `conn:{${userId}}`,
+  subscribers: (userId: string) => `subs:{${userId}}`,
+  connection: (connectionId: string) => `cx:{${connectionId}}`,
+  nearby: (connectionId: string) => `near:{${connectionId}}`,
+  geoCell: (cell: string) => `geo:{${cell}}`,
+} as const;
+
+/** API Gateway's maximum connection life is 2 h; connection keys outlive it by 10 minutes. */
+export const CONNECTION_TTL_S = 2 * 3600 + 600;

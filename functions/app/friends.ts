@@ -1,0 +1,98 @@
+// Use cases of profiles and friendships (PROTOCOL.md §3): requests, acceptance, listing, removal.
+import type { Notifier } from "../adapters/connection-notifier.ts";
+import type { FriendshipsRepo, UserProfile, UsersRepo } from "../adapters/dynamo-repos.ts";
+import type { RedisStore } from "../adapters/redis-store.ts";
+import { ConflictError, InvalidRequestError, NotFoundError } from "../domain/errors.ts";
+
+export interface FriendsDeps {
+  users: Pick<UsersRepo, "get" | "put" | "displayNames">;
+  friendships: Pick<FriendshipsRepo, "get" | "list" | "putPair" | "deletePair">;
+  now: () => number;
+}
+
+export async function getProfile(deps: FriendsDeps, userId: string): Promise<UserProfile> {
+  return (await deps.users.get(userId)) ?? { userId, displayName: null };
+}
+
+export async function updateProfile(deps: FriendsDeps, userId: string, displayName: string): Promise<UserProfile> {
+  const profile = { userId, displayName };
+  await deps.users.put(profile);
+  return profile;
+}
+
+/** Ask `other` to be friends; when `other` had already asked, the two become friends. */
+export async function requestFriend(
+  deps: FriendsDeps,
+  me: string,
+  other: string,
+): Promise<{ status: "pending" | "friends"; created: boolean }> {
+  if (me === other) throw new InvalidRequestError("userId must not be your own");
+  if (!(await deps.users.get(other))) throw new NotFoundError(`user ${other} does not exist`);
+  const existing = await deps.friendships.get(me, other);
+  if (existing?.status === "friends") throw new ConflictError(`you are already friends with ${other}`);
+  const since = deps.now();
+  if (existing?.status === "incoming") {
+    await deps.friendships.putPair(
+      { userId: me, friendId: other, status: "friends", since },
+      { userId: other, friendId: me, status: "friends", since },
+    );
+    return { status: "friends", created: false };
+  }
+  if (existing?.status !== "outgoing") {
+    await deps.friendships.putPair(
+      { userId: me, friendId: other, status: "outgoing", since },
+      { userId: other, friendId: me, status: "incoming", since },
+    );
+  }
+  return { status: "pending", created: true };
+}
+
+export async function listRequests(deps: FriendsDeps, me: string) {
+  const all = await deps.friendships.list(me);
+  const pick = (status: string) =>
+    all.filter((f) => f.status === status).map((f) => ({ userId: f.friendId, at: f.since }));
+  return { incoming: pick("incoming"), outgoing: pick("outgoing") };
+}
+
+export async function acceptRequest(deps: FriendsDeps, me: string, other: string): Promise<{ status: "friends" }> {
+  const existing = await deps.friendships.get(me, other);
+  if (existing?.status === "friends") return { status: "friends" };
+  if (existing?.status !== "incoming") throw new NotFoundError(`there is no friend request from ${other}`);
+  const since = deps.now();
+  await deps.friendships.putPair(
+    { userId: me, friendId: other, status: "friends", since },
+    { userId: other, friendId: me, status: "friends", since },
+  );
+  return { status: "friends" };
+}
+
+/** Decline an incoming or cancel an outgoing request. Idempotent; never removes a friendship. */
+export async function removeRequest(deps: FriendsDeps, me: string, other: string): Promise<void> {
+  const existing = await deps.friendships.get(me, other);
+  if (existing && existing.status !== "friends") await deps.friendships.deletePair(me, other);
+}
+
+export async function listFriends(deps: FriendsDeps, me: string) {
+  const friends = (await deps.friendships.list(me)).filter((f) => f.status === "friends");
+  const names = await deps.users.displayNames(friends.map((f) => f.friendId));
+  return {
+    friends: friends.map((f) => ({ userId: f.friendId, displayName: names.get(f.friendId) ?? null, since: f.since })),
+  };
+}
+
+export interface UnfriendDeps extends FriendsDeps {
+  store: Pick<RedisStore, "unlink">;
+  notifier: Notifier;
+}
+
+/** End a friendship: both sides stop following each other at once and get `away` where shown nearby. */
+export async function unfriend(deps: UnfriendDeps, me: string, other: string): Promise<void> {
+  const existing = await deps.friendships.get(me, other);
+  if (existing?.status !== "friends") throw new NotFoundError(`${other} is not your friend`);
+  await deps.friendships.deletePair(me, other);
+  const [mine, theirs] = await Promise.all([deps.store.unlink(me, other), deps.store.unlink(other, me)]);
+  await Promise.all([
+    ...mine.map((c) => deps.notifier.post(c, { type: "friends", updates: [{ userId: other, state: "away" }] })),
+    ...theirs.map((c) => deps.notifier.post(c, { type: "friends", updates: [{ userId: me, state: "away" }] })),
+  ]);
+}

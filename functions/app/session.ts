@@ -1,0 +1,118 @@
+// Use cases of a WebSocket session: connect, disconnect, init (announce + snapshot + subscribe),
+// paging the snapshot, and following or unfollowing one friend.
+import type { EventPublisher } from "../adapters/kinesis-publisher.ts";
+import type { RedisStore } from "../adapters/redis-store.ts";
+import type { Tunables } from "../config.ts";
+import { NotFriendsError } from "../domain/errors.ts";
+import { type LocationDeps, recordLocation } from "./location.ts";
+import { decodeCursor, type FriendPosition, nearbyFriends, type Page, page } from "./snapshot.ts";
+
+export interface FriendsSource {
+  friendIds(userId: string): Promise<string[]>;
+  get(userId: string, friendId: string): Promise<{ status: string } | null>;
+}
+
+export interface SessionDeps extends LocationDeps {
+  store: LocationDeps["store"] &
+    Pick<
+      RedisStore,
+      | "positions"
+      | "addConnection"
+      | "removeConnection"
+      | "subscribe"
+      | "unsubscribe"
+      | "replaceNearby"
+      | "applyFanoutChanges"
+    >;
+  publisher: EventPublisher;
+  friends: FriendsSource;
+  tunables: Tunables;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+
+export async function connect(deps: SessionDeps, userId: string, connectionId: string): Promise<void> {
+  await deps.store.addConnection(userId, connectionId, deps.now());
+}
+
+/** Forget the connection; when it was the user's last, tell friends the user went offline. */
+export async function disconnect(deps: SessionDeps, userId: string, connectionId: string): Promise<void> {
+  const { offline } = await deps.store.removeConnection(userId, connectionId);
+  if (offline) await deps.publisher.publish({ v: 1, kind: "offline", userId, at: deps.now() });
+}
+
+export interface InitInput {
+  userId: string;
+  connectionId: string;
+  lat: number;
+  lon: number;
+  accuracyM?: number | undefined;
+  ts?: number | undefined;
+  limit?: number | undefined;
+}
+
+export interface InitResult extends Page {
+  serverTime: number;
+  radiusM: number;
+  self: { lat: number; lon: number; at: number };
+}
+
+export async function init(deps: SessionDeps, input: InitInput): Promise<InitResult> {
+  const written = await recordLocation(deps, input);
+  const friendIds = await deps.friends.friendIds(input.userId);
+  await deps.store.subscribe(input.connectionId, friendIds);
+  const all = await nearbyFriends(
+    { store: deps.store, radiusM: deps.tunables.radiusM },
+    input,
+    friendIds,
+  );
+  await deps.store.replaceNearby(input.connectionId, all.map((f) => f.userId));
+  return {
+    serverTime: deps.now(),
+    radiusM: deps.tunables.radiusM,
+    self: { lat: input.lat, lon: input.lon, at: written.at },
+    ...page(all, 0, input.limit ?? DEFAULT_PAGE_SIZE),
+  };
+}
+
+/** The next page of the snapshot, computed from the user's current position. */
+export async function nextPage(
+  deps: SessionDeps,
+  userId: string,
+  cursor: string,
+  limit: number | undefined,
+): Promise<Page> {
+  const offset = decodeCursor(cursor);
+  const self = (await deps.store.positions([userId])).get(userId);
+  if (!self) return { friends: [], cursor: null };
+  const friendIds = await deps.friends.friendIds(userId);
+  const all = await nearbyFriends({ store: deps.store, radiusM: deps.tunables.radiusM }, self, friendIds);
+  return page(all, offset, limit ?? DEFAULT_PAGE_SIZE);
+}
+
+/** Follow one friend; the reply carries their position when they are online and within the radius. */
+export async function subscribe(
+  deps: SessionDeps,
+  userId: string,
+  connectionId: string,
+  friendId: string,
+): Promise<FriendPosition | null> {
+  const relation = await deps.friends.get(userId, friendId);
+  if (relation?.status !== "friends") throw new NotFriendsError(friendId);
+  await deps.store.subscribe(connectionId, [friendId]);
+  const self = (await deps.store.positions([userId])).get(userId);
+  if (!self) return null;
+  const [nearby] = await nearbyFriends({ store: deps.store, radiusM: deps.tunables.radiusM }, self, [friendId]);
+  if (nearby) {
+    await deps.store.applyFanoutChanges({
+      nearbyAdd: [[connectionId, friendId]],
+      nearbyRemove: [],
+      deadSubscriptions: [],
+    });
+  }
+  return nearby ?? null;
+}
+
+export async function unsubscribe(deps: SessionDeps, connectionId: string, friendId: string): Promise<void> {
+  await deps.store.unsubscribe(connectionId, friendId);
+}

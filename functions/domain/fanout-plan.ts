@@ -1,0 +1,157 @@
+// Fan-out planning (DESIGN.md §3), pure: stream records plus what Redis holds in, pushes and state
+// changes out. No I/O here, so every rule (latest wins, staleness, hysteresis, coalescing, privacy)
+// is unit-tested directly.
+import type { LocationEvent } from "./events.ts";
+import { APPROXIMATE_PRECISION, haversineM, type LatLon, snapToCellCentre } from "./geo.ts";
+
+export interface StreamRecord {
+  sequenceNumber: string;
+  event: LocationEvent;
+}
+
+export interface FanoutConfig {
+  radiusM: number;
+  leaveMarginM: number;
+  /** Records older than this (server time) are dropped: a late position is worse than none. */
+  maxAgeMs: number;
+}
+
+export type Visibility = "precise" | "approximate" | "hidden";
+
+export type FriendUpdate =
+  | {
+      userId: string;
+      state: "nearby";
+      lat: number;
+      lon: number;
+      distanceM: number;
+      at: number;
+      precision: "precise" | "approximate";
+    }
+  | { userId: string; state: "away" };
+
+export interface MoverState {
+  subscribers: readonly string[];
+  /** When the user's newest position was published; an older record has been superseded. */
+  publishedAt: number | undefined;
+}
+
+export interface ConnectionState {
+  /** The connection's user, or null when the connection is gone. */
+  userId: string | null;
+  /** Friends currently reported nearby to this connection. */
+  nearby: ReadonlySet<string>;
+}
+
+export interface Push {
+  connectionId: string;
+  updates: FriendUpdate[];
+  /** The records this push carries news of: they fail if the push fails. */
+  sequenceNumbers: string[];
+  nearbyAdd: string[];
+  nearbyRemove: string[];
+}
+
+export interface Plan {
+  pushes: Push[];
+  /** [mover, connection] pairs whose connection is gone: prune from the mover's subscribers. */
+  deadSubscriptions: [string, string][];
+}
+
+/**
+ * Latest record per user, in stream order of their last appearance. A record older than
+ * `maxAgeMs` is dropped; so is one older than a record of the same user already seen.
+ */
+export function latestPerUser(records: readonly StreamRecord[], now: number, maxAgeMs: number): StreamRecord[] {
+  const latest = new Map<string, StreamRecord>();
+  for (const r of records) {
+    if (now - r.event.at > maxAgeMs) continue;
+    const prev = latest.get(r.event.userId);
+    if (prev && prev.event.at > r.event.at) continue;
+    latest.delete(r.event.userId);
+    latest.set(r.event.userId, r);
+  }
+  return [...latest.values()];
+}
+
+export interface PlanInput {
+  records: readonly StreamRecord[];
+  movers: ReadonlyMap<string, MoverState>;
+  connections: ReadonlyMap<string, ConnectionState>;
+  /** Current positions of the subscribers' users (absent: offline). */
+  positions: ReadonlyMap<string, LatLon>;
+  config: FanoutConfig;
+  visibility?: (moverId: string, viewerId: string) => Visibility;
+}
+
+const everyonePrecise = (): Visibility => "precise";
+
+/** Plan the pushes for records already reduced to the latest per user. */
+export function planFanout(input: PlanInput): Plan {
+  const visibility = input.visibility ?? everyonePrecise;
+  const pushes = new Map<string, Push>();
+  const deadSubscriptions: [string, string][] = [];
+  const pushFor = (connectionId: string): Push => {
+    let p = pushes.get(connectionId);
+    if (!p) {
+      p = { connectionId, updates: [], sequenceNumbers: [], nearbyAdd: [], nearbyRemove: [] };
+      pushes.set(connectionId, p);
+    }
+    return p;
+  };
+
+  for (const { sequenceNumber, event } of input.records) {
+    const mover = input.movers.get(event.userId);
+    if (!mover) continue;
+    if (event.kind === "position" && mover.publishedAt !== undefined && event.at < mover.publishedAt) continue;
+
+    for (const connectionId of mover.subscribers) {
+      const conn = input.connections.get(connectionId);
+      if (!conn || conn.userId === null) {
+        deadSubscriptions.push([event.userId, connectionId]);
+        continue;
+      }
+      const viewer = conn.userId;
+      if (viewer === event.userId) continue;
+      const wasNearby = conn.nearby.has(event.userId);
+      const away = () => {
+        const p = pushFor(connectionId);
+        p.updates.push({ userId: event.userId, state: "away" });
+        p.sequenceNumbers.push(sequenceNumber);
+        p.nearbyRemove.push(event.userId);
+      };
+
+      if (event.kind === "offline") {
+        if (wasNearby) away();
+        continue;
+      }
+      const seen = visibility(event.userId, viewer);
+      if (seen === "hidden") {
+        if (wasNearby) away();
+        continue;
+      }
+      const viewerAt = input.positions.get(viewer);
+      if (!viewerAt) continue;
+      const shown = seen === "approximate" ? snapToCellCentre(event, APPROXIMATE_PRECISION) : event;
+      const distanceM = haversineM(viewerAt, shown);
+      const limit = wasNearby ? input.config.radiusM + input.config.leaveMarginM : input.config.radiusM;
+      if (distanceM <= limit) {
+        const p = pushFor(connectionId);
+        p.updates.push({
+          userId: event.userId,
+          state: "nearby",
+          lat: shown.lat,
+          lon: shown.lon,
+          distanceM: Math.round(distanceM),
+          at: event.at,
+          precision: seen,
+        });
+        p.sequenceNumbers.push(sequenceNumber);
+        if (!wasNearby) p.nearbyAdd.push(event.userId);
+      } else if (wasNearby) {
+        away();
+      }
+    }
+  }
+  return { pushes: [...pushes.values()], deadSubscriptions };
+}

@@ -1,0 +1,21 @@
+// HTTP API: the caller's profile (GET /me, PUT /me).
+import { z } from "zod";
+import { getProfile, updateProfile } from "./app/friends.ts";
+import { httpRoutes, json, parseBody } from "./edge/http.ts";
+import { friendshipsRepo, now, usersRepo } from "./wiring.ts";
+
+const deps = { users: usersRepo(), friendships: friendshipsRepo(), now };
+
+const profileBody = z.object({
+  displayName: z
+    .string({ error: "displayName must be a string of 1-64 characters" })
+    .trim()
+    .min(1, { error: "displayName must be a string of 1-64 characters" })
+    .max(64, { error: "displayName must be a string of 1-64 characters" }),
+});
+
+export const handler = httpRoutes({
+  "GET /me": async ({ userId }) => json(200, await getProfile(deps, userId)),
+  "PUT /me": async ({ userId, event }) =>
+    json(200, await updateProfile(deps, userId, parseBody(event, profileBody).displayName)),
+});

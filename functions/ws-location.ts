@@ -1,0 +1,9 @@
+// location: a periodic position update; no reply on success.
+import { recordLocation } from "./app/location.ts";
+import { wsRoute } from "./edge/ws.ts";
+import { sessionDeps } from "./session-deps.ts";
+
+export const handler = wsRoute("location", async (frame, { userId }) => {
+  await recordLocation(await sessionDeps(), { ...frame, userId });
+  return undefined;
+});

@@ -1,0 +1,9 @@
+// unsubscribe: stop following one friend.
+import { unsubscribe } from "./app/session.ts";
+import { wsRoute } from "./edge/ws.ts";
+import { sessionDeps } from "./session-deps.ts";
+
+export const handler = wsRoute("unsubscribe", async (frame, { connectionId }) => {
+  await unsubscribe(await sessionDeps(), connectionId, frame.friendId);
+  return { type: "unsubscribed", friendId: frame.friendId };
+});
