@@ -1,0 +1,42 @@
+// The routes of both APIs and the Lambda entry serving each: one table read by the CDK stack and
+// by the local stack, so the two cannot drift apart.
+
+/** WebSocket route key → entry file (under functions/, without extension). */
+export const WS_ROUTES = {
+  $connect: "ws-connect",
+  $disconnect: "ws-disconnect",
+  $default: "ws-default",
+  init: "ws-init",
+  nearbyFriends: "ws-nearby-friends",
+  location: "ws-location",
+  subscribe: "ws-subscribe",
+  unsubscribe: "ws-unsubscribe",
+  ping: "ws-ping",
+} as const;
+
+/** HTTP API route key ("METHOD /path") → entry file. Every route requires a valid JWT. */
+export const HTTP_ROUTES = {
+  "GET /me": "http-profile",
+  "PUT /me": "http-profile",
+  "POST /friends/requests": "http-friends",
+  "GET /friends/requests": "http-friends",
+  "POST /friends/requests/{userId}/accept": "http-friends",
+  "DELETE /friends/requests/{userId}": "http-friends",
+  "GET /friends": "http-friends",
+  "DELETE /friends/{userId}": "http-friends",
+  "GET /me/history": "http-history",
+} as const;
+
+export const AUTHORIZER_ENTRY = "ws-authorizer";
+
+/** Stream consumers of the location-events stream. */
+export const STREAM_CONSUMERS = {
+  fanout: "stream-fanout",
+  history: "stream-history",
+} as const;
+
+export type EntryName =
+  | (typeof WS_ROUTES)[keyof typeof WS_ROUTES]
+  | (typeof HTTP_ROUTES)[keyof typeof HTTP_ROUTES]
+  | typeof AUTHORIZER_ENTRY
+  | (typeof STREAM_CONSUMERS)[keyof typeof STREAM_CONSUMERS];
