@@ -2,9 +2,9 @@
 import { z } from "zod";
 import { getProfile, updateProfile } from "./app/friends.ts";
 import { httpRoutes, json, parseBody } from "./edge/http.ts";
-import { friendshipsRepo, now, usersRepo } from "./wiring.ts";
+import { usersRepo } from "./wiring.ts";
 
-const deps = { users: usersRepo(), friendships: friendshipsRepo(), now };
+const deps = { users: usersRepo() };
 
 const profileBody = z.object({
   displayName: z

@@ -73,3 +73,10 @@ export function sharedRedis(): Promise<RedisClient> {
   })();
   return shared;
 }
+
+/** Close the process-wide client (the local stack's shutdown; Lambda never needs it). */
+export async function closeSharedRedis(): Promise<void> {
+  const pending = shared;
+  shared = undefined;
+  if (pending) await (await pending).quit().catch(() => undefined);
+}

@@ -10,11 +10,11 @@ export interface FriendsDeps {
   now: () => number;
 }
 
-export async function getProfile(deps: FriendsDeps, userId: string): Promise<UserProfile> {
+export async function getProfile(deps: Pick<FriendsDeps, "users">, userId: string): Promise<UserProfile> {
   return (await deps.users.get(userId)) ?? { userId, displayName: null };
 }
 
-export async function updateProfile(deps: FriendsDeps, userId: string, displayName: string): Promise<UserProfile> {
+export async function updateProfile(deps: Pick<FriendsDeps, "users">, userId: string, displayName: string): Promise<UserProfile> {
   const profile = { userId, displayName };
   await deps.users.put(profile);
   return profile;

@@ -1,0 +1,95 @@
+// The one Lambda construct of the project: Node 22 on ARM64, ESM bundled by the local esbuild with
+// source maps, X-Ray tracing and its own retained log group. Entries are `functions/<name>.ts`.
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { type ISecurityGroup, type IVpc, SubnetType } from "aws-cdk-lib/aws-ec2";
+import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import type { EntryName } from "../../functions/routes.ts";
+
+/** The Cognito trigger is not an API route, so routes.ts does not list it. */
+export const POST_CONFIRMATION_ENTRY = "cognito-post-confirmation";
+
+export type HouseEntry = EntryName | typeof POST_CONFIRMATION_ENTRY;
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Where the handler of an entry lives; exported so that tests bundle exactly the same files. */
+export const entryPath = (entry: HouseEntry): string => join(REPO_ROOT, "functions", `${entry}.ts`);
+
+/**
+ * Bundling shared by every function. The banner gives ESM bundles a `require` for the CommonJS
+ * dependencies (ioredis, the AWS SDK's transitive ones) that still call it.
+ */
+export const HOUSE_BUNDLING = {
+  forceDockerBundling: false,
+  format: OutputFormat.ESM,
+  sourceMap: true,
+  minify: true,
+  target: "node22",
+  mainFields: ["module", "main"],
+  // The runtime's built-in SDK lags the versions this code is tested with: bundle the pinned ones.
+  externalModules: [],
+  banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+} as const;
+
+/** A function placed in the VPC, in private subnets, behind the given security groups. */
+export interface FunctionNetwork {
+  readonly vpc: IVpc;
+  readonly securityGroups: ISecurityGroup[];
+}
+
+export interface HouseFunctionProps {
+  readonly entry: HouseEntry;
+  /** `nearby-friends-<stage>`: the function is named `<namePrefix>-<entry>`. */
+  readonly namePrefix: string;
+  readonly description: string;
+  readonly memorySize?: number;
+  readonly timeout?: Duration;
+  readonly network?: FunctionNetwork;
+  /** Keep the log group when the stack is deleted (every stage but dev). */
+  readonly retainLogs: boolean;
+  readonly logRetention?: RetentionDays;
+}
+
+export class HouseFunction extends NodejsFunction {
+  readonly entryName: HouseEntry;
+  readonly inVpc: boolean;
+
+  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+    const functionName = `${props.namePrefix}-${props.entry}`;
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      logGroupName: `/aws/lambda/${functionName}`,
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      functionName,
+      description: props.description,
+      entry: entryPath(props.entry),
+      handler: "handler",
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, "package-lock.json"),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      environment: { NODE_OPTIONS: "--enable-source-maps" },
+      bundling: { ...HOUSE_BUNDLING, mainFields: [...HOUSE_BUNDLING.mainFields], externalModules: [] },
+      ...(props.network
+        ? {
+            vpc: props.network.vpc,
+            vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
+            securityGroups: props.network.securityGroups,
+          }
+        : {}),
+    });
+    this.entryName = props.entry;
+    this.inVpc = props.network !== undefined;
+  }
+}

@@ -1,0 +1,130 @@
+// Assembles the local stack: real redis-server, dynalite, kinesalite, the WebSocket gateway, the
+// HTTP API, the token issuer and the stream poller, all running the handler modules Lambda runs.
+import { KinesisClient } from "@aws-sdk/client-kinesis";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import type { TokenVerifier } from "../functions/adapters/jwt-verifier.ts";
+import type { HttpEvent, HttpResult } from "../functions/edge/http.ts";
+import type { WsEvent, WsResult } from "../functions/edge/ws.ts";
+import { AUTHORIZER_ENTRY, HTTP_ROUTES, STREAM_CONSUMERS, WS_ROUTES } from "../functions/routes.ts";
+import { LOCAL_NAMES, startEmulators } from "./emulators.ts";
+import { type HttpApiHandlers, startHttpApi } from "./http-api.ts";
+import { HOST } from "./ports.ts";
+import { startRedis } from "./redis-server.ts";
+import { type StreamHandler, startPoller } from "./stream-poller.ts";
+import { createTokenIssuer } from "./token-issuer.ts";
+import { type GatewayHandlers, startWsGateway } from "./ws-gateway.ts";
+
+export interface LocalStackOptions {
+  httpPort: number;
+  wsPort: number;
+  shards?: number;
+  log?: (msg: string, detail?: object) => void;
+}
+
+export interface LocalStack {
+  httpUrl: string;
+  wsUrl: string;
+  redisUrl: string;
+  /** Sign a token for a user directly (tests); POST /dev/token also creates the user. */
+  signToken(userId: string, ttlS?: number): string;
+  stop(): Promise<void>;
+}
+
+type Module<H> = { handler: H };
+
+async function load<H>(entry: string): Promise<H> {
+  const mod = (await import(`../functions/${entry}.ts`)) as Module<H>;
+  if (typeof mod.handler !== "function") throw new Error(`functions/${entry}.ts exports no handler`);
+  return mod.handler;
+}
+
+const defaultLog = (msg: string, detail: object = {}) =>
+  console.error(JSON.stringify({ level: "warn", source: "local-stack", msg, ...detail }));
+
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const log = opts.log ?? defaultLog;
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => log("stop failed", { error: String(err) }));
+  };
+  try {
+    let gatewayHandlers: GatewayHandlers | null = null;
+    let httpHandlers: HttpApiHandlers | null = null;
+    // Ports first: a port in use fails the start before anything else is spent.
+    const ws = await startWsGateway(opts.wsPort, () => gatewayHandlers, log);
+    stops.push(ws.stop);
+    const http = await startHttpApi(opts.httpPort, () => httpHandlers, log);
+    stops.push(http.stop);
+    const [redis, emulators] = await Promise.all([startRedis(), startEmulators(opts.shards ?? 2)]);
+    stops.push(redis.stop, emulators.stop);
+
+    const httpUrl = `http://${HOST}:${http.port}`;
+    const issuer = createTokenIssuer(`${httpUrl}/local`);
+    Object.assign(process.env, {
+      AWS_REGION: process.env.AWS_REGION ?? "us-east-1",
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      REDIS_URL: redis.url,
+      REDIS_CLUSTER: "false",
+      USERS_TABLE: LOCAL_NAMES.usersTable,
+      FRIENDSHIPS_TABLE: LOCAL_NAMES.friendshipsTable,
+      HISTORY_TABLE: LOCAL_NAMES.historyTable,
+      LOCATION_STREAM: LOCAL_NAMES.stream,
+      DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
+      KINESIS_ENDPOINT: emulators.kinesisEndpoint,
+      CONNECTIONS_ENDPOINT: `http://${HOST}:${ws.port}`,
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_AUDIENCE: issuer.audience,
+      AUTH_JWKS: JSON.stringify(issuer.jwks),
+    });
+
+    // The handler modules read their configuration at import, as at a Lambda cold start.
+    const wsRoutes: GatewayHandlers["routes"] = {};
+    for (const [routeKey, entry] of Object.entries(WS_ROUTES)) {
+      wsRoutes[routeKey] = await load<(e: WsEvent) => Promise<WsResult>>(entry);
+    }
+    const httpRoutes: HttpApiHandlers["routes"] = {};
+    for (const [routeKey, entry] of Object.entries(HTTP_ROUTES)) {
+      httpRoutes[routeKey] = await load<(e: HttpEvent) => Promise<HttpResult>>(entry);
+    }
+    const authorizer = await load<(e: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>>(
+      AUTHORIZER_ENTRY,
+    );
+    const consumers: Record<string, StreamHandler> = {};
+    for (const [name, entry] of Object.entries(STREAM_CONSUMERS)) consumers[name] = await load<StreamHandler>(entry);
+    const { verifierFromEnv } = await import("../functions/adapters/jwt-verifier.ts");
+    const verifier: TokenVerifier = verifierFromEnv();
+    const { usersRepo } = await import("../functions/wiring.ts");
+    const { closeSharedRedis } = await import("../functions/adapters/redis-client.ts");
+    stops.splice(2, 0, closeSharedRedis);
+
+    const kinesis = new KinesisClient({ endpoint: emulators.kinesisEndpoint, requestHandler: new NodeHttpHandler() });
+    const poller = await startPoller({ kinesis, streamName: LOCAL_NAMES.stream, consumers, log });
+    stops.splice(2, 0, async () => {
+      await poller.stop();
+      kinesis.destroy();
+    });
+
+    gatewayHandlers = { authorizer, routes: wsRoutes };
+    httpHandlers = {
+      routes: httpRoutes,
+      verify: (token) => verifier.verify(token),
+      jwks: issuer.jwks,
+      issueToken: async (userId, displayName) => {
+        await usersRepo().createIfMissing({ userId, displayName: displayName ?? userId });
+        return issuer.sign(userId);
+      },
+    };
+    return {
+      httpUrl,
+      wsUrl: `ws://${HOST}:${ws.port}`,
+      redisUrl: redis.url,
+      signToken: (userId, ttlS) => issuer.sign(userId, ttlS),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
