@@ -43,7 +43,8 @@ export class StageConfigError extends Error {
   override readonly name = "StageConfigError";
 }
 
-const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
+const STAGE_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const STAGE_MAX_LENGTH = 16;
 
 type Context = Pick<Node, "tryGetContext">;
 
@@ -79,8 +80,10 @@ function contextBoolean(ctx: Context, key: string, fallback: boolean): boolean {
 
 export function stageConfigFromContext(ctx: Context): StageConfig {
   const stage = contextString(ctx, "stage") ?? "dev";
-  if (!STAGE_PATTERN.test(stage)) {
-    throw new StageConfigError(`context stage must match ${STAGE_PATTERN.source} (it names resources), got "${stage}"`);
+  if (!STAGE_PATTERN.test(stage) || stage.length > STAGE_MAX_LENGTH) {
+    throw new StageConfigError(
+      `context stage must be 1-${STAGE_MAX_LENGTH} lowercase letters, digits and single hyphens (it names resources), got "${stage}"`,
+    );
   }
   const shardsRaw = contextString(ctx, "shards");
   return {

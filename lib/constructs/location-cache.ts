@@ -1,7 +1,7 @@
 // The Redis-compatible location cache: a Valkey replication group in cluster mode, Multi-AZ with
 // automatic failover, TLS and encryption at rest, an AUTH token kept in Secrets Manager, reachable
 // on its port only from the security group of the functions that use it.
-import { RemovalPolicy, Stack } from "aws-cdk-lib";
+import { RemovalPolicy } from "aws-cdk-lib";
 import { type IVpc, Peer, Port, SecurityGroup, SubnetType } from "aws-cdk-lib/aws-ec2";
 import { CfnReplicationGroup, CfnSubnetGroup } from "aws-cdk-lib/aws-elasticache";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
@@ -88,7 +88,6 @@ export class LocationCache extends Construct {
       multiAzEnabled: true,
       automaticFailoverEnabled: true,
       transitEncryptionEnabled: true,
-      transitEncryptionMode: "required",
       atRestEncryptionEnabled: true,
       authToken: this.authSecret.secretValueFromJson("password").unsafeUnwrap(),
       port: REDIS_PORT,
@@ -131,9 +130,5 @@ export class LocationCache extends Construct {
       }
     }
     return ids;
-  }
-
-  get region(): string {
-    return Stack.of(this).region;
   }
 }

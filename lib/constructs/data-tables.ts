@@ -1,0 +1,46 @@
+// The DynamoDB tables: user profiles, friendships (one item per direction) and location history
+// (TTL `expiresAt`). On-demand, point-in-time recovery, encrypted; data is retained outside dev.
+import { RemovalPolicy } from "aws-cdk-lib";
+import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { Construct } from "constructs";
+
+export interface DataTablesProps {
+  readonly namePrefix: string;
+  readonly retainData: boolean;
+}
+
+export class DataTables extends Construct {
+  readonly users: Table;
+  readonly friendships: Table;
+  readonly history: Table;
+
+  constructor(scope: Construct, id: string, props: DataTablesProps) {
+    super(scope, id);
+    const common = {
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.retainData,
+      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    };
+    this.users = new Table(this, "Users", {
+      ...common,
+      tableName: `${props.namePrefix}-users`,
+      partitionKey: { name: "userId", type: AttributeType.STRING },
+    });
+    this.friendships = new Table(this, "Friendships", {
+      ...common,
+      tableName: `${props.namePrefix}-friendships`,
+      partitionKey: { name: "userId", type: AttributeType.STRING },
+      sortKey: { name: "friendId", type: AttributeType.STRING },
+    });
+    this.history = new Table(this, "LocationHistory", {
+      ...common,
+      tableName: `${props.namePrefix}-location-history`,
+      partitionKey: { name: "userId", type: AttributeType.STRING },
+      // "at#seq": the record's own coordinates, so a retried batch overwrites instead of duplicating.
+      sortKey: { name: "sk", type: AttributeType.STRING },
+      timeToLiveAttribute: "expiresAt",
+    });
+  }
+}

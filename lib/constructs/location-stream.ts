@@ -1,0 +1,46 @@
+// The location-events stream: the durable, per-user ordered log between the write path and its two
+// consumers. Encrypted with a customer key; on-demand unless a shard count is configured. The fan-out
+// consumer reads through an enhanced fan-out (dedicated throughput) registration.
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { Stream, StreamConsumer, StreamEncryption, StreamMode } from "aws-cdk-lib/aws-kinesis";
+import { Construct } from "constructs";
+
+export interface LocationStreamProps {
+  readonly namePrefix: string;
+  readonly stage: string;
+  /** Provisioned shard count; undefined for on-demand capacity. */
+  readonly shards: number | undefined;
+}
+
+export class LocationStream extends Construct {
+  readonly key: Key;
+  readonly stream: Stream;
+  /** The enhanced fan-out registration of the fan-out Lambda. */
+  readonly fanoutConsumer: StreamConsumer;
+
+  constructor(scope: Construct, id: string, props: LocationStreamProps) {
+    super(scope, id);
+    this.key = new Key(this, "Key", {
+      alias: `alias/${props.namePrefix}/location-events`,
+      description: "Encrypts the location-events stream",
+      enableKeyRotation: true,
+      // Records live 24 h; the key outlives them by the pending window.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    this.stream = new Stream(this, "Stream", {
+      streamName: `location-events-${props.stage}`,
+      encryption: StreamEncryption.KMS,
+      encryptionKey: this.key,
+      retentionPeriod: Duration.hours(24),
+      ...(props.shards === undefined
+        ? { streamMode: StreamMode.ON_DEMAND }
+        : { streamMode: StreamMode.PROVISIONED, shardCount: props.shards }),
+    });
+    this.fanoutConsumer = new StreamConsumer(this, "FanoutConsumer", {
+      streamConsumerName: `${props.namePrefix}-fanout`,
+      stream: this.stream,
+    });
+  }
+}

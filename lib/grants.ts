@@ -1,0 +1,104 @@
+// Wiring helpers: each gives a function least-privilege access to one resource AND sets the
+// environment variable the function code reads for it (names from functions/config.ts), together,
+// so that a permission never exists without its configuration or the other way round.
+import { Stack } from "aws-cdk-lib";
+import type { WebSocketStage } from "aws-cdk-lib/aws-apigatewayv2";
+import type { UserPool, UserPoolClient } from "aws-cdk-lib/aws-cognito";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { IStream } from "aws-cdk-lib/aws-kinesis";
+import { NagSuppressions } from "cdk-nag";
+import { ENV } from "../functions/config.ts";
+import type { Tunables } from "./config.ts";
+import type { HouseFunction } from "./constructs/house-function.ts";
+import type { LocationCache } from "./constructs/location-cache.ts";
+
+/** `read`: Get/Query/BatchGet; `write`: Put/Update/Delete/BatchWrite only; `read-write`: both. */
+export type TableAccess = "read" | "write" | "read-write";
+
+function useTable(fn: HouseFunction, envName: string, table: ITable, access: TableAccess): void {
+  fn.addEnvironment(envName, table.tableName);
+  if (access === "read") table.grantReadData(fn);
+  else if (access === "write") table.grantWriteData(fn);
+  else table.grantReadWriteData(fn);
+}
+
+export const useUsersTable = (fn: HouseFunction, table: ITable, access: TableAccess): void =>
+  useTable(fn, ENV.usersTable, table, access);
+
+export const useFriendshipsTable = (fn: HouseFunction, table: ITable, access: TableAccess): void =>
+  useTable(fn, ENV.friendshipsTable, table, access);
+
+export const useHistoryTable = (fn: HouseFunction, table: ITable, access: TableAccess): void =>
+  useTable(fn, ENV.historyTable, table, access);
+
+/** Publish to the location-events stream (PutRecord(s), and encrypt with the stream's key). */
+export function useLocationStream(fn: HouseFunction, stream: IStream): void {
+  fn.addEnvironment(ENV.locationStream, stream.streamName);
+  stream.grantWrite(fn);
+}
+
+/**
+ * Connect to the location cache: TLS URL of the configuration endpoint, cluster mode, and read
+ * access to the AUTH token secret only. The function must have been placed in the VPC behind the
+ * cache's client security group (the cache admits nothing else).
+ */
+export function useRedis(fn: HouseFunction, cache: LocationCache): void {
+  if (!fn.connections.securityGroups.includes(cache.clientSecurityGroup)) {
+    throw new Error(`${fn.node.path} uses Redis but is not in the cache's client security group`);
+  }
+  fn.addEnvironment(ENV.redisUrl, cache.url);
+  fn.addEnvironment(ENV.redisCluster, "true");
+  fn.addEnvironment(ENV.redisAuthSecretArn, cache.authSecret.secretArn);
+  cache.authSecret.grantRead(fn);
+}
+
+/**
+ * Post to, inspect and close the stage's connections through the @connections management API.
+ * Connection ids are only known at run time, hence the `@connections/*` resource.
+ */
+export function useConnectionsApi(fn: HouseFunction, stage: WebSocketStage): void {
+  fn.addEnvironment(ENV.connectionsEndpoint, stage.callbackUrl);
+  const stack = Stack.of(fn);
+  const apiId = stage.api.apiId;
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ["execute-api:ManageConnections"],
+      resources: ["POST", "GET", "DELETE"].map((method) =>
+        stack.formatArn({
+          service: "execute-api",
+          resource: apiId,
+          resourceName: `${stage.stageName}/${method}/@connections/*`,
+        }),
+      ),
+    }),
+  );
+  NagSuppressions.addResourceSuppressions(
+    fn,
+    [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: "Connection ids are created at run time; the grant is limited to this API's stage and the @connections path.",
+        appliesTo: [{ regex: "/^Resource::arn:<AWS::Partition>:execute-api:.*@connections/\\*$/g" }],
+      },
+    ],
+    true,
+  );
+}
+
+/** Verify Cognito tokens of this pool and app client (the WebSocket authorizer). */
+export function useUserPool(fn: HouseFunction, pool: UserPool, client: UserPoolClient): void {
+  fn.addEnvironment(ENV.userPoolId, pool.userPoolId);
+  fn.addEnvironment(ENV.userPoolClientId, client.userPoolClientId);
+}
+
+/** The tunables of PROTOCOL.md §4 (and the fan-out's post concurrency), from the stage's context. */
+export function useTunables(fn: HouseFunction, tunables: Tunables, { fanout = false } = {}): void {
+  fn.addEnvironment("RADIUS_M", String(tunables.radiusM));
+  fn.addEnvironment("LEAVE_MARGIN_M", String(tunables.leaveMarginM));
+  fn.addEnvironment("LOCATION_TTL_S", String(tunables.locationTtlS));
+  fn.addEnvironment("MIN_MOVE_M", String(tunables.minMoveM));
+  fn.addEnvironment("HEARTBEAT_S", String(tunables.heartbeatS));
+  fn.addEnvironment("HISTORY_RETENTION_DAYS", String(tunables.historyRetentionDays));
+  if (fanout) fn.addEnvironment("POST_CONCURRENCY", String(tunables.postConcurrency));
+}

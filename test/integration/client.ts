@@ -1,0 +1,115 @@
+// Test clients for the black-box integration tests: HTTP calls and WebSocket sessions.
+import { randomUUID } from "node:crypto";
+import { inject } from "vitest";
+import WebSocket from "ws";
+
+export const httpUrl = () => inject("httpUrl");
+export const wsUrl = () => inject("wsUrl");
+
+export interface HttpReply {
+  status: number;
+  body: unknown;
+}
+
+export async function http(method: string, path: string, token?: string, body?: unknown): Promise<HttpReply> {
+  const res = await fetch(`${httpUrl()}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as unknown) : null };
+}
+
+export interface TestUser {
+  userId: string;
+  token: string;
+}
+
+/** A new user with a unique id (tests never share users). */
+export async function newUser(name: string): Promise<TestUser> {
+  const userId = `${name}-${randomUUID().slice(0, 8)}`;
+  const res = await http("POST", "/dev/token", undefined, { userId, displayName: name });
+  if (res.status !== 200) throw new Error(`POST /dev/token answered ${res.status}`);
+  return { userId, token: (res.body as { token: string }).token };
+}
+
+export async function makeFriends(a: TestUser, b: TestUser): Promise<void> {
+  const asked = await http("POST", "/friends/requests", a.token, { userId: b.userId });
+  if (asked.status !== 201) throw new Error(`friend request answered ${asked.status}`);
+  const accepted = await http("POST", `/friends/requests/${a.userId}/accept`, b.token);
+  if (accepted.status !== 200) throw new Error(`accept answered ${accepted.status}`);
+}
+
+export type Frame = Record<string, unknown> & { type?: string };
+
+/** A WebSocket session that records every frame it receives. */
+export class Session {
+  readonly frames: Frame[] = [];
+  private waiters: (() => void)[] = [];
+  private constructor(readonly ws: WebSocket) {
+    ws.on("message", (data) => {
+      this.frames.push(JSON.parse(data.toString()) as Frame);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  static open(token: string | null): Promise<Session> {
+    const url = token === null ? `${wsUrl()}/` : `${wsUrl()}/?token=${encodeURIComponent(token)}`;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.once("open", () => resolve(new Session(ws)));
+      ws.once("unexpected-response", (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
+      ws.once("error", reject);
+    });
+  }
+
+  send(frame: object | string): void {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** Wait for the first received frame (from `from` on) that matches. */
+  async next(match: (f: Frame) => boolean, timeoutMs = 5000, from = 0): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.frames.slice(from).find(match);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Send a frame with a fresh requestId and wait for the reply that echoes it. */
+  async request(frame: Record<string, unknown>, timeoutMs = 5000): Promise<Frame> {
+    const requestId = randomUUID().slice(0, 12);
+    this.send({ ...frame, requestId });
+    return this.next((f) => f.requestId === requestId, timeoutMs);
+  }
+
+  pushes(): Frame[] {
+    return this.frames.filter((f) => f.type === "friends");
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.ws.readyState === WebSocket.CLOSED) return resolve();
+      this.ws.once("close", () => resolve());
+      this.ws.close();
+    });
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A point `metres` north of (lat, lon). */
+export const north = (lat: number, lon: number, metres: number) => ({ lat: lat + metres / 111_195, lon });
