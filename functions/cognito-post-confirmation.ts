@@ -1,0 +1,19 @@
+// Cognito post-confirmation trigger: creates the confirmed user's profile (idempotent: a retried
+// trigger or an existing profile leaves the stored one as it is).
+import type { PostConfirmationTriggerEvent } from "aws-lambda";
+import { sharedDocumentClient } from "./adapters/aws-clients.ts";
+import { UsersRepo } from "./adapters/dynamo-repos.ts";
+import { ENV, requireEnv } from "./config.ts";
+
+const users = new UsersRepo(sharedDocumentClient(), requireEnv(ENV.usersTable));
+
+export const handler = async (event: PostConfirmationTriggerEvent): Promise<PostConfirmationTriggerEvent> => {
+  const attributes = event.request.userAttributes;
+  const userId = attributes.sub;
+  if (!userId) throw new Error("the confirmed user has no sub attribute");
+  await users.createIfMissing({
+    userId,
+    displayName: attributes.preferred_username ?? attributes.name ?? null,
+  });
+  return event;
+};

@@ -1,0 +1,97 @@
+// The HTTP API: every route of routes.ts behind a JWT authorizer that accepts this stage's Cognito
+// tokens, on a throttled `$default` stage with access logs.
+import { RemovalPolicy } from "aws-cdk-lib";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import type { Throttle } from "../config.ts";
+
+export interface HttpRoutesApiProps {
+  readonly namePrefix: string;
+  /** "METHOD /path" → the function serving it. */
+  readonly routes: Readonly<Record<string, IFunction>>;
+  /** Token issuer (`https://cognito-idp.<region>.amazonaws.com/<poolId>`) and accepted audiences. */
+  readonly issuer: string;
+  readonly audience: string[];
+  readonly throttle: Throttle;
+  readonly retainLogs: boolean;
+}
+
+const ACCESS_LOG_FIELDS = {
+  requestId: "$context.requestId",
+  routeKey: "$context.routeKey",
+  status: "$context.status",
+  requestTime: "$context.requestTimeEpoch",
+  responseLatency: "$context.responseLatency",
+  ip: "$context.identity.sourceIp",
+  userAgent: "$context.identity.userAgent",
+  sub: "$context.authorizer.claims.sub",
+  error: "$context.error.message",
+  authorizerError: "$context.authorizer.error",
+  integrationStatus: "$context.integration.status",
+  integrationError: "$context.integration.error",
+  integrationLatency: "$context.integration.latency",
+};
+
+function parseRouteKey(routeKey: string): { method: HttpMethod; path: string } {
+  const match = /^([A-Z]+) (\/\S*)$/.exec(routeKey);
+  const method = match?.[1];
+  const path = match?.[2];
+  if (!method || !path || !Object.values(HttpMethod).includes(method as HttpMethod)) {
+    throw new Error(`HTTP route key "${routeKey}" is not "METHOD /path"`);
+  }
+  return { method: method as HttpMethod, path };
+}
+
+export class HttpRoutesApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+
+  constructor(scope: Construct, id: string, props: HttpRoutesApiProps) {
+    super(scope, id);
+    const authorizer = new HttpJwtAuthorizer("CognitoJwt", props.issuer, {
+      authorizerName: `${props.namePrefix}-jwt`,
+      jwtAudience: props.audience,
+      identitySource: ["$request.header.Authorization"],
+    });
+    this.api = new HttpApi(this, "Api", {
+      apiName: `${props.namePrefix}-http`,
+      description: "Nearby Friends HTTP API (PROTOCOL.md §3)",
+      createDefaultStage: false,
+      defaultAuthorizer: authorizer,
+    });
+
+    // One integration per function, shared by the routes it serves.
+    const integrations = new Map<IFunction, HttpLambdaIntegration>();
+    for (const [routeKey, fn] of Object.entries(props.routes)) {
+      const { method, path } = parseRouteKey(routeKey);
+      let integration = integrations.get(fn);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${fn.node.id}Integration`, fn);
+        integrations.set(fn, integration);
+      }
+      this.api.addRoutes({ path, methods: [method], integration, authorizer });
+    }
+
+    const accessLogs = new LogGroup(this, "AccessLogs", {
+      logGroupName: `/nearby-friends/${props.namePrefix}/http-access`,
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, "Stage", {
+      httpApi: this.api,
+      stageName: "$default",
+      autoDeploy: true,
+      throttle: props.throttle,
+      detailedMetricsEnabled: true,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+  }
+}

@@ -1,0 +1,128 @@
+// The WebSocket API: a Lambda authorizer on $connect (token in the query string), one route per
+// entry of routes.ts, two-way so that route replies reach the client, and a throttled, logged stage.
+import { RemovalPolicy } from "aws-cdk-lib";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import { CfnAccount } from "aws-cdk-lib/aws-apigateway";
+import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from "aws-cdk-lib/aws-apigatewayv2";
+import { WebSocketLambdaAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
+import { WebSocketLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import { ManagedPolicy, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { NagSuppressions } from "cdk-nag";
+import { Construct } from "constructs";
+import type { Throttle } from "../config.ts";
+
+export interface RealtimeApiProps {
+  readonly namePrefix: string;
+  readonly stageName: string;
+  /** Route key → the function serving it; must hold `$connect`, `$disconnect` and `$default`. */
+  readonly routes: Readonly<Record<string, IFunction>>;
+  readonly authorizer: IFunction;
+  readonly throttle: Throttle;
+  readonly retainLogs: boolean;
+  /** Set the account's API Gateway CloudWatch role (required once per account and region for WebSocket logs). */
+  readonly createAccountLogRole: boolean;
+}
+
+const ACCESS_LOG_FIELDS = {
+  requestId: "$context.requestId",
+  extendedRequestId: "$context.extendedRequestId",
+  connectionId: "$context.connectionId",
+  routeKey: "$context.routeKey",
+  eventType: "$context.eventType",
+  status: "$context.status",
+  requestTime: "$context.requestTimeEpoch",
+  ip: "$context.identity.sourceIp",
+  principalId: "$context.authorizer.principalId",
+  error: "$context.error.message",
+  authorizerError: "$context.authorizer.error",
+  integrationStatus: "$context.integration.status",
+  integrationError: "$context.integration.error",
+  integrationLatency: "$context.integration.latency",
+};
+
+/** Route keys whose integration reply is sent to the client (not the handshake nor the close). */
+const twoWay = (routeKey: string): boolean => routeKey !== "$connect" && routeKey !== "$disconnect";
+
+export class RealtimeApi extends Construct {
+  readonly api: WebSocketApi;
+  readonly stage: WebSocketStage;
+
+  constructor(scope: Construct, id: string, props: RealtimeApiProps) {
+    super(scope, id);
+    const { $connect: connect, $disconnect: disconnect, $default: fallback, ...custom } = props.routes;
+    if (!connect || !disconnect || !fallback) throw new Error("the WebSocket routes need $connect, $disconnect and $default");
+
+    const integration = (routeKey: string, fn: IFunction) =>
+      new WebSocketLambdaIntegration(`${routeKey.replace(/\W/g, "")}Integration`, fn);
+
+    this.api = new WebSocketApi(this, "Api", {
+      apiName: `${props.namePrefix}-ws`,
+      description: "Nearby Friends real-time API (PROTOCOL.md §2)",
+      routeSelectionExpression: "$request.body.action",
+      connectRouteOptions: {
+        integration: integration("$connect", connect),
+        authorizer: new WebSocketLambdaAuthorizer("TokenAuthorizer", props.authorizer, {
+          authorizerName: `${props.namePrefix}-token`,
+          identitySource: ["route.request.querystring.token"],
+        }),
+      },
+      disconnectRouteOptions: { integration: integration("$disconnect", disconnect) },
+      defaultRouteOptions: { integration: integration("$default", fallback), returnResponse: twoWay("$default") },
+    });
+    for (const [routeKey, fn] of Object.entries(custom)) {
+      this.api.addRoute(routeKey, { integration: integration(routeKey, fn), returnResponse: twoWay(routeKey) });
+    }
+
+    const accessLogs = new LogGroup(this, "AccessLogs", {
+      logGroupName: `/nearby-friends/${props.namePrefix}/ws-access`,
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.stage = new WebSocketStage(this, "Stage", {
+      webSocketApi: this.api,
+      stageName: props.stageName,
+      autoDeploy: true,
+      throttle: props.throttle,
+      detailedMetricsEnabled: true,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+
+    if (props.createAccountLogRole) {
+      // WebSocket (unlike HTTP) APIs write logs through the account-wide API Gateway role. It is
+      // retained: other stages deployed to the same account and region rely on it too.
+      const role = new Role(this, "AccountLogRole", {
+        assumedBy: new ServicePrincipal("apigateway.amazonaws.com"),
+        managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName("service-role/AmazonAPIGatewayPushToCloudWatchLogs")],
+      });
+      role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      const account = new CfnAccount(this, "Account", { cloudWatchRoleArn: role.roleArn });
+      account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      this.stage.node.addDependency(account);
+      NagSuppressions.addResourceSuppressions(role, [
+        {
+          id: "AwsSolutions-IAM4",
+          reason:
+            "AmazonAPIGatewayPushToCloudWatchLogs is the documented policy of the account-level API Gateway logging role; it must cover every API's log groups in the account.",
+          appliesTo: ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"],
+        },
+      ]);
+    }
+
+    NagSuppressions.addResourceSuppressions(
+      this.api,
+      [
+        {
+          id: "AwsSolutions-APIG4",
+          reason:
+            "WebSocket APIs authorize only $connect (a Lambda authorizer verifying the Cognito token); every other route runs on that authorized connection.",
+        },
+      ],
+      true,
+    );
+  }
+}

@@ -1,0 +1,212 @@
+// The whole backend of one stage (cell): network, location cache, stream, tables, user pool, the
+// Lambda functions named in functions/routes.ts, both APIs and their monitoring.
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { StartingPosition } from "aws-cdk-lib/aws-lambda";
+import { KinesisConsumerEventSource, KinesisEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
+import { NagSuppressions } from "cdk-nag";
+import type { Construct } from "constructs";
+import { AUTHORIZER_ENTRY, HTTP_ROUTES, STREAM_CONSUMERS, WS_ROUTES } from "../functions/routes.ts";
+import type { StageConfig } from "./config.ts";
+import { DataTables } from "./constructs/data-tables.ts";
+import { DeadLetterQueue } from "./constructs/dead-letter-queue.ts";
+import { HouseFunction, type HouseEntry, POST_CONFIRMATION_ENTRY } from "./constructs/house-function.ts";
+import { HttpRoutesApi } from "./constructs/http-api.ts";
+import { LocationCache } from "./constructs/location-cache.ts";
+import { LocationStream } from "./constructs/location-stream.ts";
+import { Monitoring } from "./constructs/monitoring.ts";
+import { Network } from "./constructs/network.ts";
+import { UserAuth } from "./constructs/user-auth.ts";
+import { RealtimeApi } from "./constructs/websocket-api.ts";
+import { FUNCTION_NEEDS } from "./function-needs.ts";
+import {
+  useConnectionsApi,
+  useFriendshipsTable,
+  useHistoryTable,
+  useLocationStream,
+  useRedis,
+  useTunables,
+  useUserPool,
+  useUsersTable,
+} from "./grants.ts";
+
+export interface NearbyFriendsStackProps extends StackProps {
+  readonly config: StageConfig;
+}
+
+/** Every distinct Lambda entry: one function each, however many routes it serves. */
+export const ALL_ENTRIES: readonly HouseEntry[] = [
+  ...new Set<HouseEntry>([
+    AUTHORIZER_ENTRY,
+    ...Object.values(WS_ROUTES),
+    ...Object.values(HTTP_ROUTES),
+    ...Object.values(STREAM_CONSUMERS),
+    POST_CONFIRMATION_ENTRY,
+  ]),
+];
+
+/** Failure handling shared by both stream consumers. */
+const STREAM_FAILURE_HANDLING = {
+  startingPosition: StartingPosition.LATEST,
+  bisectBatchOnError: true,
+  reportBatchItemFailures: true,
+  retryAttempts: 5,
+  // The fan-out drops positions older than 30 s anyway; retrying them longer only delays the shard.
+  maxRecordAge: Duration.seconds(60),
+} as const;
+
+const pascal = (entry: string): string =>
+  entry
+    .split("-")
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+
+export class NearbyFriendsStack extends Stack {
+  readonly functions: ReadonlyMap<HouseEntry, HouseFunction>;
+
+  constructor(scope: Construct, id: string, props: NearbyFriendsStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const { namePrefix, retainData } = config;
+
+    const network = new Network(this, "Network", {
+      namePrefix,
+      natGateways: config.natGateways,
+      retainLogs: retainData,
+    });
+    const cache = new LocationCache(this, "LocationCache", {
+      namePrefix,
+      vpc: network.vpc,
+      nodeType: config.cacheNodeType,
+      numNodeGroups: config.cacheNumNodeGroups,
+      replicasPerNodeGroup: config.cacheReplicasPerNodeGroup,
+      retainData,
+    });
+    const tables = new DataTables(this, "Tables", { namePrefix, retainData });
+    const locationStream = new LocationStream(this, "LocationEvents", {
+      namePrefix,
+      stage: config.stage,
+      shards: config.shards,
+    });
+
+    const functions = new Map<HouseEntry, HouseFunction>();
+    for (const entry of ALL_ENTRIES) {
+      const needs = FUNCTION_NEEDS[entry];
+      const fn = new HouseFunction(this, pascal(entry), {
+        entry,
+        namePrefix,
+        description: needs.description,
+        retainLogs: retainData,
+        ...(needs.memorySize === undefined ? {} : { memorySize: needs.memorySize }),
+        ...(needs.timeout === undefined ? {} : { timeout: needs.timeout }),
+        ...(needs.redis ? { network: { vpc: network.vpc, securityGroups: [cache.clientSecurityGroup] } } : {}),
+      });
+      if (needs.redis) useRedis(fn, cache);
+      if (needs.stream) useLocationStream(fn, locationStream.stream);
+      if (needs.users) useUsersTable(fn, tables.users, needs.users);
+      if (needs.friendships) useFriendshipsTable(fn, tables.friendships, needs.friendships);
+      if (needs.history) useHistoryTable(fn, tables.history, needs.history);
+      if (needs.tunables) useTunables(fn, config.tunables, { fanout: needs.tunables === "fanout" });
+      functions.set(entry, fn);
+    }
+    this.functions = functions;
+    const fn = (entry: HouseEntry): HouseFunction => {
+      const found = functions.get(entry);
+      if (!found) throw new Error(`no function for entry ${entry}`);
+      return found;
+    };
+
+    const auth = new UserAuth(this, "Auth", {
+      namePrefix,
+      retainData,
+      postConfirmation: fn(POST_CONFIRMATION_ENTRY),
+    });
+    for (const [entry, needs] of Object.entries(FUNCTION_NEEDS)) {
+      if (needs.userPool) useUserPool(fn(entry as HouseEntry), auth.userPool, auth.client);
+    }
+
+    const realtime = new RealtimeApi(this, "WebSocket", {
+      namePrefix,
+      stageName: config.stage,
+      routes: Object.fromEntries(Object.entries(WS_ROUTES).map(([routeKey, entry]) => [routeKey, fn(entry)])),
+      authorizer: fn(AUTHORIZER_ENTRY),
+      throttle: config.wsThrottle,
+      retainLogs: retainData,
+      createAccountLogRole: config.apiGatewayAccountRole,
+    });
+    for (const [entry, needs] of Object.entries(FUNCTION_NEEDS)) {
+      if (needs.connections) useConnectionsApi(fn(entry as HouseEntry), realtime.stage);
+    }
+
+    const http = new HttpRoutesApi(this, "Http", {
+      namePrefix,
+      routes: Object.fromEntries(Object.entries(HTTP_ROUTES).map(([routeKey, entry]) => [routeKey, fn(entry)])),
+      issuer: auth.issuer,
+      audience: [auth.client.userPoolClientId],
+      throttle: config.httpThrottle,
+      retainLogs: retainData,
+    });
+
+    const fanoutDlq = new DeadLetterQueue(this, "FanoutDlq", { queueName: `${namePrefix}-fanout-dlq` });
+    const historyDlq = new DeadLetterQueue(this, "HistoryDlq", { queueName: `${namePrefix}-history-dlq` });
+    const fanout = fn(STREAM_CONSUMERS.fanout);
+    fanout.addEventSource(
+      new KinesisConsumerEventSource(locationStream.fanoutConsumer, {
+        ...STREAM_FAILURE_HANDLING,
+        batchSize: 500,
+        maxBatchingWindow: Duration.millis(200),
+        parallelizationFactor: config.parallelizationFactor,
+        onFailure: new SqsDlq(fanoutDlq.queue),
+      }),
+    );
+    const history = fn(STREAM_CONSUMERS.history);
+    history.addEventSource(
+      new KinesisEventSource(locationStream.stream, {
+        ...STREAM_FAILURE_HANDLING,
+        // History is not latency-sensitive: bigger, fuller batches mean fewer BatchWriteItem calls.
+        batchSize: 500,
+        maxBatchingWindow: Duration.seconds(5),
+        onFailure: new SqsDlq(historyDlq.queue),
+      }),
+    );
+
+    new Monitoring(this, "Monitoring", {
+      namePrefix,
+      functions: [...functions.values()],
+      consumers: [
+        { name: "fanout", fn: fanout, maxIteratorAge: Duration.seconds(10) },
+        { name: "history", fn: history, maxIteratorAge: Duration.minutes(5) },
+      ],
+      deadLetterQueues: [
+        { name: "fanout", queue: fanoutDlq.queue },
+        { name: "history", queue: historyDlq.queue },
+      ],
+      webSocket: { apiId: realtime.api.apiId, stageName: realtime.stage.stageName },
+      httpApi: http.api,
+      cacheNodeIds: cache.nodeIds(),
+      alarmEmail: config.alarmEmail,
+    });
+
+    new CfnOutput(this, "WebSocketUrl", { value: realtime.stage.url, description: "wss:// URL; pass ?token=<jwt>" });
+    new CfnOutput(this, "HttpApiUrl", { value: http.stage.url, description: "HTTP API base URL" });
+    new CfnOutput(this, "UserPoolId", { value: auth.userPool.userPoolId });
+    new CfnOutput(this, "UserPoolClientId", { value: auth.client.userPoolClientId });
+    new CfnOutput(this, "Region", { value: this.region });
+
+    this.suppressStackWideFindings();
+  }
+
+  /** Findings that apply to every function of the stack, each with the reason it is accepted. */
+  private suppressStackWideFindings(): void {
+    NagSuppressions.addStackSuppressions(this, [
+      {
+        id: "AwsSolutions-IAM4",
+        reason:
+          "Lambda execution roles use the AWS-managed basic (logs) and VPC-access (ENI management) policies; ENI actions cannot be scoped to resources.",
+        appliesTo: [
+          "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+          "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+        ],
+      },
+    ]);
+  }
+}

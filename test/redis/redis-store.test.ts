@@ -1,0 +1,148 @@
+// The Redis adapter against a real redis-server: the location script, the GEO index, connections.
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { RedisStore } from "../../functions/adapters/redis-store.ts";
+import { geohashEncode } from "../../functions/domain/geo.ts";
+
+let redis: Redis;
+let store: RedisStore;
+const policy = { ttlS: 600, minMoveM: 30, heartbeatMs: 60_000 };
+const T0 = 1_763_770_000_000;
+const HOME = { lat: 37.5665, lon: 126.978 };
+const north = (m: number) => ({ lat: HOME.lat + m / 111_195, lon: HOME.lon });
+const uid = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
+const write = (userId: string, p: { lat: number; lon: number }, at: number, accuracyM?: number) =>
+  store.writeLocation(
+    { userId, ...p, at, cell: geohashEncode(p.lat, p.lon, 4), ...(accuracyM === undefined ? {} : { accuracyM }) },
+    policy,
+  );
+
+beforeAll(() => {
+  redis = new Redis(inject("redisUrl"), { enableAutoPipelining: true });
+  store = new RedisStore(redis);
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+describe("writeLocation", () => {
+  it("publishes the first position, filters small moves, publishes real moves and heartbeats", async () => {
+    const u = uid("alice");
+    const first = await write(u, HOME, T0, 12);
+    expect(first).toEqual({ at: T0, publish: true, prevCell: null, previousPublished: null });
+    expect(await redis.hgetall(`loc:{${u}}`)).toMatchObject({
+      lat: String(HOME.lat),
+      lon: String(HOME.lon),
+      at: String(T0),
+      acc: "12",
+      cell: "wydm",
+      pubAt: String(T0),
+    });
+    const ttl = await redis.ttl(`loc:{${u}}`);
+    expect(ttl).toBeGreaterThan(590);
+
+    const small = await write(u, north(20), T0 + 5000);
+    expect(small.publish).toBe(false);
+    // The presence is refreshed and the newest position stored, the published marker kept.
+    expect(await redis.hmget(`loc:{${u}}`, "at", "pubAt", "acc")).toEqual([String(T0 + 5000), String(T0), null]);
+
+    expect((await write(u, north(31), T0 + 6000)).publish).toBe(true);
+    expect((await write(u, north(35), T0 + 7000)).publish).toBe(false);
+    expect((await write(u, north(35), T0 + 6000 + 60_000)).publish).toBe(true);
+  });
+
+  it("keeps a user's times strictly increasing", async () => {
+    const u = uid("alice");
+    await write(u, HOME, T0);
+    const same = await write(u, north(100), T0);
+    expect(same.at).toBe(T0 + 1);
+    const earlier = await write(u, north(200), T0 - 50);
+    expect(earlier.at).toBe(T0 + 2);
+  });
+
+  it("rolls back a failed publication so the retry is published, unless a newer write replaced it", async () => {
+    const u = uid("alice");
+    await write(u, HOME, T0);
+    const moved = await write(u, north(100), T0 + 1000);
+    expect(moved.previousPublished).toEqual({ lat: String(HOME.lat), lon: String(HOME.lon), at: String(T0) });
+    expect(await store.rollbackPublish(u, moved)).toBe(true);
+    expect(await redis.hget(`loc:{${u}}`, "pubAt")).toBe(String(T0));
+    expect((await write(u, north(100), T0 + 2000)).publish).toBe(true);
+
+    const v = uid("bob");
+    const only = await write(v, HOME, T0);
+    expect(await store.rollbackPublish(v, only)).toBe(true);
+    expect(await redis.hget(`loc:{${v}}`, "pubAt")).toBeNull();
+    const a = await write(v, HOME, T0 + 10);
+    await write(v, north(500), T0 + 20);
+    expect(await store.rollbackPublish(v, a)).toBe(false);
+    expect(await redis.hget(`loc:{${v}}`, "pubAt")).toBe(String(T0 + 20));
+  });
+});
+
+describe("GEO cell index", () => {
+  it("moves a user between cells", async () => {
+    const u = uid("alice");
+    const seoul = { ...HOME, cell: geohashEncode(HOME.lat, HOME.lon, 4) };
+    const busan = { lat: 35.1796, lon: 129.0756, cell: geohashEncode(35.1796, 129.0756, 4) };
+    const w1 = await write(u, seoul, T0);
+    await store.indexCell(u, seoul, w1.prevCell);
+    expect(await redis.zscore(`geo:{${seoul.cell}}`, u)).not.toBeNull();
+    const w2 = await write(u, busan, T0 + 1000);
+    expect(w2.prevCell).toBe(seoul.cell);
+    await store.indexCell(u, busan, w2.prevCell);
+    expect(await redis.zscore(`geo:{${seoul.cell}}`, u)).toBeNull();
+    const [[member, dist] = []] = (await redis.geosearch(
+      `geo:{${busan.cell}}`,
+      "FROMLONLAT",
+      busan.lon,
+      busan.lat,
+      "BYRADIUS",
+      10,
+      "m",
+      "WITHDIST",
+    )) as [string, string][];
+    expect(member).toBe(u);
+    expect(Number(dist)).toBeLessThan(1);
+  });
+});
+
+describe("connections and subscriptions", () => {
+  it("reports the user offline only when the last connection closes, and removes the position", async () => {
+    const u = uid("alice");
+    await write(u, HOME, T0);
+    const cell = geohashEncode(HOME.lat, HOME.lon, 4);
+    await store.indexCell(u, { ...HOME, cell }, null);
+    await store.addConnection(u, "c1", T0);
+    await store.addConnection(u, "c2", T0);
+    expect(await store.connectionUser("c1")).toBe(u);
+    expect(await store.removeConnection(u, "c1")).toEqual({ offline: false });
+    expect(await redis.exists(`loc:{${u}}`)).toBe(1);
+    expect(await store.removeConnection(u, "c2")).toEqual({ offline: true });
+    expect(await redis.exists(`loc:{${u}}`, `cx:{c2}`, `conn:{${u}}`)).toBe(0);
+    expect(await redis.zscore(`geo:{${cell}}`, u)).toBeNull();
+  });
+
+  it("reads mover, connection and position state for the fan-out", async () => {
+    const alice = uid("alice");
+    const bob = uid("bob");
+    const conn = uid("conn");
+    await store.addConnection(bob, conn, T0);
+    await store.subscribe(conn, [alice]);
+    await write(bob, HOME, T0);
+    await store.replaceNearby(conn, [alice]);
+    const movers = await store.moverStates([alice]);
+    expect(movers.get(alice)).toEqual({ subscribers: [conn], publishedAt: undefined });
+    const conns = await store.connectionStates([conn, "missing"]);
+    expect(conns.get(conn)).toEqual({ userId: bob, nearby: new Set([alice]) });
+    expect(conns.get("missing")).toEqual({ userId: null, nearby: new Set() });
+    const positions = await store.positions([bob, alice]);
+    expect([...positions.keys()]).toEqual([bob]);
+    expect(positions.get(bob)).toEqual({ lat: HOME.lat, lon: HOME.lon, at: T0 });
+
+    expect(await store.unlink(bob, alice)).toEqual([conn]);
+    expect((await store.moverStates([alice])).get(alice)?.subscribers).toEqual([]);
+    expect(await redis.smembers(`near:{${conn}}`)).toEqual([]);
+  });
+});

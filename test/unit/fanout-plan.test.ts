@@ -1,0 +1,186 @@
+import { describe, expect, it } from "vitest";
+import type { LocationEvent } from "../../functions/domain/events.ts";
+import {
+  type ConnectionState,
+  latestPerUser,
+  type MoverState,
+  planFanout,
+  type StreamRecord,
+} from "../../functions/domain/fanout-plan.ts";
+import { geohashEncode, haversineM, type LatLon } from "../../functions/domain/geo.ts";
+
+const NOW = 1_763_770_000_000;
+const HOME = { lat: 37.5665, lon: 126.978 };
+const north = (m: number): LatLon => ({ lat: HOME.lat + m / 111_195, lon: HOME.lon });
+const config = { radiusM: 8047, leaveMarginM: 500, maxAgeMs: 30_000 };
+
+let seq = 0;
+const position = (userId: string, p: LatLon, at = NOW): StreamRecord => ({
+  sequenceNumber: String(++seq).padStart(6, "0"),
+  event: { v: 1, kind: "position", userId, lat: p.lat, lon: p.lon, at },
+});
+const offline = (userId: string, at = NOW): StreamRecord => ({
+  sequenceNumber: String(++seq).padStart(6, "0"),
+  event: { v: 1, kind: "offline", userId, at } as LocationEvent,
+});
+
+function world(opts: {
+  subs: Record<string, string[]>;
+  conns: Record<string, { userId: string | null; nearby?: string[] }>;
+  positions: Record<string, LatLon>;
+  publishedAt?: Record<string, number>;
+}) {
+  const movers = new Map<string, MoverState>(
+    Object.entries(opts.subs).map(([u, s]) => [u, { subscribers: s, publishedAt: opts.publishedAt?.[u] }]),
+  );
+  const connections = new Map<string, ConnectionState>(
+    Object.entries(opts.conns).map(([c, v]) => [c, { userId: v.userId, nearby: new Set(v.nearby ?? []) }]),
+  );
+  return { movers, connections, positions: new Map(Object.entries(opts.positions)), config };
+}
+
+describe("latestPerUser", () => {
+  it("keeps the latest record per user and drops stale ones", () => {
+    const a1 = position("alice", north(0), NOW - 3000);
+    const b1 = position("bob", north(10), NOW - 2000);
+    const a2 = position("alice", north(100), NOW - 1000);
+    const old = position("carol", north(0), NOW - 31_000);
+    const out = latestPerUser([a1, b1, a2, old], NOW, 30_000);
+    expect(out).toEqual([b1, a2]);
+  });
+
+  it("never lets an older record replace a newer one of the same user", () => {
+    const newer = position("alice", north(100), NOW - 1000);
+    const older = position("alice", north(0), NOW - 2000);
+    expect(latestPerUser([newer, older], NOW, 30_000)).toEqual([newer]);
+  });
+});
+
+describe("planFanout", () => {
+  it("pushes a move within the radius to every subscribed connection with its distance", () => {
+    const w = world({
+      subs: { alice: ["b1", "b2"] },
+      conns: { b1: { userId: "bob" }, b2: { userId: "bob" } },
+      positions: { bob: HOME },
+    });
+    const rec = position("alice", north(1300));
+    const plan = planFanout({ ...w, records: [rec] });
+    expect(plan.pushes.map((p) => p.connectionId)).toEqual(["b1", "b2"]);
+    expect(plan.pushes[0]).toEqual({
+      connectionId: "b1",
+      updates: [
+        { userId: "alice", state: "nearby", ...north(1300), distanceM: 1300, at: NOW, precision: "precise" },
+      ],
+      sequenceNumbers: [rec.sequenceNumber],
+      nearbyAdd: ["alice"],
+      nearbyRemove: [],
+    });
+  });
+
+  it("sends nothing for a friend outside the radius who was not nearby", () => {
+    const w = world({ subs: { alice: ["b1"] }, conns: { b1: { userId: "bob" } }, positions: { bob: HOME } });
+    expect(planFanout({ ...w, records: [position("alice", north(8100))] }).pushes).toEqual([]);
+  });
+
+  it("applies hysteresis: a nearby friend stays nearby within radius + margin, then goes away once", () => {
+    const w = (nearby: string[]) =>
+      world({ subs: { alice: ["b1"] }, conns: { b1: { userId: "bob", nearby } }, positions: { bob: HOME } });
+    const edge = planFanout({ ...w(["alice"]), records: [position("alice", north(8400))] });
+    expect(edge.pushes[0]?.updates[0]).toMatchObject({ state: "nearby", distanceM: 8400 });
+    expect(edge.pushes[0]?.nearbyAdd).toEqual([]);
+
+    const notYet = planFanout({ ...w([]), records: [position("alice", north(8400))] });
+    expect(notYet.pushes).toEqual([]);
+
+    const gone = planFanout({ ...w(["alice"]), records: [position("alice", north(8600))] });
+    expect(gone.pushes[0]).toMatchObject({ updates: [{ userId: "alice", state: "away" }], nearbyRemove: ["alice"] });
+    const silent = planFanout({ ...w([]), records: [position("alice", north(8600))] });
+    expect(silent.pushes).toEqual([]);
+  });
+
+  it("coalesces several movers into one push per connection, one update per friend", () => {
+    const w = world({
+      subs: { alice: ["b1"], carol: ["b1"], dave: ["b1"] },
+      conns: { b1: { userId: "bob" } },
+      positions: { bob: HOME },
+    });
+    const records = latestPerUser(
+      [
+        position("alice", north(100), NOW - 300),
+        position("carol", north(200), NOW - 200),
+        position("alice", north(150), NOW - 100),
+        position("dave", north(50_000), NOW - 50),
+      ],
+      NOW,
+      30_000,
+    );
+    const plan = planFanout({ ...w, records });
+    expect(plan.pushes).toHaveLength(1);
+    expect(plan.pushes[0]?.updates.map((u) => [u.userId, u.state])).toEqual([
+      ["carol", "nearby"],
+      ["alice", "nearby"],
+    ]);
+    expect(plan.pushes[0]?.updates.find((u) => u.userId === "alice")).toMatchObject({ distanceM: 150 });
+  });
+
+  it("drops a record superseded by a newer published position", () => {
+    const w = world({
+      subs: { alice: ["b1"] },
+      conns: { b1: { userId: "bob" } },
+      positions: { bob: HOME },
+      publishedAt: { alice: NOW },
+    });
+    expect(planFanout({ ...w, records: [position("alice", north(10), NOW - 5)] }).pushes).toEqual([]);
+    expect(planFanout({ ...w, records: [position("alice", north(10), NOW)] }).pushes).toHaveLength(1);
+  });
+
+  it("reports offline friends away only where they were nearby", () => {
+    const w = world({
+      subs: { alice: ["b1", "c1"] },
+      conns: { b1: { userId: "bob", nearby: ["alice"] }, c1: { userId: "carol" } },
+      positions: { bob: HOME, carol: HOME },
+    });
+    const plan = planFanout({ ...w, records: [offline("alice")] });
+    expect(plan.pushes).toEqual([
+      expect.objectContaining({ connectionId: "b1", updates: [{ userId: "alice", state: "away" }] }),
+    ]);
+  });
+
+  it("prunes subscriptions of gone connections and skips viewers without a position", () => {
+    const w = world({
+      subs: { alice: ["gone", "b1"] },
+      conns: { gone: { userId: null }, b1: { userId: "bob" } },
+      positions: {},
+    });
+    const plan = planFanout({ ...w, records: [position("alice", north(10))] });
+    expect(plan.deadSubscriptions).toEqual([["alice", "gone"]]);
+    expect(plan.pushes).toEqual([]);
+  });
+
+  it("respects privacy: hidden friends are never shown, approximate ones are snapped to a cell centre", () => {
+    const w = world({
+      subs: { alice: ["b1", "c1"] },
+      conns: { b1: { userId: "bob", nearby: ["alice"] }, c1: { userId: "carol" } },
+      positions: { bob: HOME, carol: HOME },
+    });
+    const p = north(2000);
+    const plan = planFanout({
+      ...w,
+      records: [position("alice", p)],
+      visibility: (_mover, viewer) => (viewer === "bob" ? "hidden" : "approximate"),
+    });
+    const [toBob, toCarol] = plan.pushes;
+    expect(toBob?.updates).toEqual([{ userId: "alice", state: "away" }]);
+    const shown = toCarol?.updates[0];
+    expect(shown).toMatchObject({ state: "nearby", precision: "approximate" });
+    if (shown?.state !== "nearby") throw new Error("expected a nearby update");
+    expect(geohashEncode(shown.lat, shown.lon, 6)).toBe(geohashEncode(p.lat, p.lon, 6));
+    expect(shown.lat).not.toBe(p.lat);
+    expect(shown.distanceM).toBe(Math.round(haversineM(HOME, shown)));
+  });
+
+  it("never pushes a user's own moves to their own connections", () => {
+    const w = world({ subs: { alice: ["a1"] }, conns: { a1: { userId: "alice" } }, positions: { alice: HOME } });
+    expect(planFanout({ ...w, records: [position("alice", north(10))] }).pushes).toEqual([]);
+  });
+});
