@@ -7,7 +7,9 @@ import { ENV, requireEnv } from "./config.ts";
 
 const users = new UsersRepo(sharedDocumentClient(), requireEnv(ENV.usersTable));
 
-export const handler = async (event: PostConfirmationTriggerEvent): Promise<PostConfirmationTriggerEvent> => {
+export const handler = async (
+  event: PostConfirmationTriggerEvent,
+): Promise<PostConfirmationTriggerEvent> => {
   const attributes = event.request.userAttributes;
   const userId = attributes.sub;
   if (!userId) throw new Error("the confirmed user has no sub attribute");

@@ -9,7 +9,8 @@ type Env = Record<string, string | undefined>;
 
 export function requireEnv(name: string, env: Env = process.env): string {
   const value = env[name];
-  if (value === undefined || value === "") throw new ConfigError(`environment variable ${name} is required`);
+  if (value === undefined || value === "")
+    throw new ConfigError(`environment variable ${name} is required`);
   return value;
 }
 

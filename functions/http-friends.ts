@@ -31,7 +31,11 @@ export const handler = httpRoutes({
   },
   "GET /friends": async ({ userId }) => json(200, await listFriends(deps, userId)),
   "DELETE /friends/{userId}": async ({ userId, event }) => {
-    await unfriend({ ...deps, store: await redisStore(), notifier: notifierAtStart }, userId, userIdParam(event));
+    await unfriend(
+      { ...deps, store: await redisStore(), notifier: notifierAtStart },
+      userId,
+      userIdParam(event),
+    );
     return json(204);
   },
 });

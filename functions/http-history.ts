@@ -29,7 +29,8 @@ const querySchema = z.object({
 export const handler = httpRoutes({
   "GET /me/history": async ({ userId, event }) => {
     const parsed = querySchema.safeParse(event.queryStringParameters ?? {});
-    if (!parsed.success) throw new InvalidRequestError(parsed.error.issues[0]?.message ?? "invalid query");
+    if (!parsed.success)
+      throw new InvalidRequestError(parsed.error.issues[0]?.message ?? "invalid query");
     const q = parsed.data;
     return json(200, await queryHistory(deps, userId, { ...q, limit: q.limit ?? 100 }));
   },

@@ -15,11 +15,21 @@ const publisherAtStart = publisher();
 export const handler = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
   const records = decodeBatch(event);
   const result = await fanOut(
-    { store: await redisStore(), notifier: notifierAtStart, publisher: publisherAtStart, config, now, concurrency },
+    {
+      store: await redisStore(),
+      notifier: notifierAtStart,
+      publisher: publisherAtStart,
+      config,
+      now,
+      concurrency,
+    },
     records,
   );
   if (result.failedSequenceNumbers.length > 0) {
-    log.error("fan-out posts failed", { failed: result.failedSequenceNumbers.length, posts: result.posts });
+    log.error("fan-out posts failed", {
+      failed: result.failedSequenceNumbers.length,
+      posts: result.posts,
+    });
   }
   return batchFailures(result.failedSequenceNumbers);
 };

@@ -9,7 +9,9 @@ const deps = { history: historyRepo(), retentionDays: tunables().historyRetentio
 
 export const handler = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
   const positions = decodeBatch(event).flatMap((r) =>
-    r.event.kind === "position" ? [{ sequenceNumber: r.sequenceNumber, event: r.event as PositionEvent }] : [],
+    r.event.kind === "position"
+      ? [{ sequenceNumber: r.sequenceNumber, event: r.event as PositionEvent }]
+      : [],
   );
   return batchFailures(await writeHistory(deps, positions));
 };

@@ -1,7 +1,12 @@
 // Production wiring: builds each adapter once per process from the environment. Handlers call the
 // factories they need at module scope, so a missing variable fails the cold start with its name.
+
+import {
+  sharedDocumentClient,
+  sharedKinesisClient,
+  sharedManagementClient,
+} from "./adapters/aws-clients.ts";
 import { ManagementApiNotifier } from "./adapters/connection-notifier.ts";
-import { sharedDocumentClient, sharedKinesisClient, sharedManagementClient } from "./adapters/aws-clients.ts";
 import { FriendshipsRepo, HistoryRepo, UsersRepo } from "./adapters/dynamo-repos.ts";
 import { KinesisPublisher } from "./adapters/kinesis-publisher.ts";
 import { sharedRedis } from "./adapters/redis-client.ts";
@@ -22,17 +27,25 @@ const once = <T>(make: () => T): (() => T) => {
 
 export const tunables: () => Tunables = once(() => readTunables());
 
-export const redisStore: () => Promise<RedisStore> = once(async () => new RedisStore(await sharedRedis()));
+export const redisStore: () => Promise<RedisStore> = once(
+  async () => new RedisStore(await sharedRedis()),
+);
 
-export const publisher = once(() => new KinesisPublisher(sharedKinesisClient(), requireEnv(ENV.locationStream)));
+export const publisher = once(
+  () => new KinesisPublisher(sharedKinesisClient(), requireEnv(ENV.locationStream)),
+);
 
-export const usersRepo = once(() => new UsersRepo(sharedDocumentClient(), requireEnv(ENV.usersTable)));
+export const usersRepo = once(
+  () => new UsersRepo(sharedDocumentClient(), requireEnv(ENV.usersTable)),
+);
 
 export const friendshipsRepo = once(
   () => new FriendshipsRepo(sharedDocumentClient(), requireEnv(ENV.friendshipsTable)),
 );
 
-export const historyRepo = once(() => new HistoryRepo(sharedDocumentClient(), requireEnv(ENV.historyTable)));
+export const historyRepo = once(
+  () => new HistoryRepo(sharedDocumentClient(), requireEnv(ENV.historyTable)),
+);
 
 export const notifier = once(() => new ManagementApiNotifier(sharedManagementClient()));
 

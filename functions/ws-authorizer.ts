@@ -4,7 +4,9 @@ import { verifierFromEnv } from "./adapters/jwt-verifier.ts";
 
 const verifier = verifierFromEnv();
 
-export const handler = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
+export const handler = async (
+  event: APIGatewayRequestAuthorizerEvent,
+): Promise<APIGatewayAuthorizerResult> => {
   const token = event.queryStringParameters?.token;
   let userId: string;
   try {

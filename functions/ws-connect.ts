@@ -1,7 +1,7 @@
 // $connect: record the authorized user's new connection.
 import { connect } from "./app/session.ts";
-import { callerOf, type WsEvent, type WsResult } from "./edge/ws.ts";
 import { describeError, log } from "./edge/log.ts";
+import { callerOf, type WsEvent, type WsResult } from "./edge/ws.ts";
 import { sessionDeps } from "./session-deps.ts";
 
 export const handler = async (event: WsEvent): Promise<WsResult> => {

@@ -1,13 +1,12 @@
 // Wiring helpers: each gives a function least-privilege access to one resource AND sets the
 // environment variable the function code reads for it (names from functions/config.ts), together,
 // so that a permission never exists without its configuration or the other way round.
-import { Stack } from "aws-cdk-lib";
+import { type CfnElement, Stack, Validations } from "aws-cdk-lib";
 import type { WebSocketStage } from "aws-cdk-lib/aws-apigatewayv2";
 import type { UserPool, UserPoolClient } from "aws-cdk-lib/aws-cognito";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IStream } from "aws-cdk-lib/aws-kinesis";
-import { NagSuppressions } from "cdk-nag";
 import { ENV } from "../functions/config.ts";
 import type { Tunables } from "./config.ts";
 import type { HouseFunction } from "./constructs/house-function.ts";
@@ -32,10 +31,14 @@ export const useFriendshipsTable = (fn: HouseFunction, table: ITable, access: Ta
 export const useHistoryTable = (fn: HouseFunction, table: ITable, access: TableAccess): void =>
   useTable(fn, ENV.historyTable, table, access);
 
-/** Publish to the location-events stream (PutRecord(s), and encrypt with the stream's key). */
+/**
+ * Publish to the location-events stream: PutRecord(s) on that stream and a data key of its KMS key,
+ * which is all a producer of an encrypted stream needs (grantWrite would add ReEncrypt* and more).
+ */
 export function useLocationStream(fn: HouseFunction, stream: IStream): void {
   fn.addEnvironment(ENV.locationStream, stream.streamName);
-  stream.grantWrite(fn);
+  stream.grant(fn, "kinesis:PutRecord", "kinesis:PutRecords");
+  stream.encryptionKey?.grant(fn, "kms:GenerateDataKey");
 }
 
 /**
@@ -60,29 +63,26 @@ export function useRedis(fn: HouseFunction, cache: LocationCache): void {
 export function useConnectionsApi(fn: HouseFunction, stage: WebSocketStage): void {
   fn.addEnvironment(ENV.connectionsEndpoint, stage.callbackUrl);
   const stack = Stack.of(fn);
-  const apiId = stage.api.apiId;
+  const methods = ["POST", "GET", "DELETE"] as const;
   fn.addToRolePolicy(
     new PolicyStatement({
       actions: ["execute-api:ManageConnections"],
-      resources: ["POST", "GET", "DELETE"].map((method) =>
+      resources: methods.map((method) =>
         stack.formatArn({
           service: "execute-api",
-          resource: apiId,
+          resource: stage.api.apiId,
           resourceName: `${stage.stageName}/${method}/@connections/*`,
         }),
       ),
     }),
   );
-  NagSuppressions.addResourceSuppressions(
-    fn,
-    [
-      {
-        id: "AwsSolutions-IAM5",
-        reason: "Connection ids are created at run time; the grant is limited to this API's stage and the @connections path.",
-        appliesTo: [{ regex: "/^Resource::arn:<AWS::Partition>:execute-api:.*@connections/\\*$/g" }],
-      },
-    ],
-    true,
+  // cdk-nag names each finding after the resource as written in the template.
+  const apiLogicalId = stack.getLogicalId(stage.api.node.defaultChild as CfnElement);
+  Validations.of(fn).acknowledge(
+    ...methods.map((method) => ({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stage.stageName}/${method}/@connections/*]`,
+      reason: "Connection ids exist only at run time; the grant is limited to this API's stage and its @connections path.",
+    })),
   );
 }
 

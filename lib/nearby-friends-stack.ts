@@ -3,7 +3,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import { StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { KinesisConsumerEventSource, KinesisEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
-import { NagSuppressions } from "cdk-nag";
 import type { Construct } from "constructs";
 import { AUTHORIZER_ENTRY, HTTP_ROUTES, STREAM_CONSUMERS, WS_ROUTES } from "../functions/routes.ts";
 import type { StageConfig } from "./config.ts";
@@ -81,6 +80,7 @@ export class NearbyFriendsStack extends Stack {
       replicasPerNodeGroup: config.cacheReplicasPerNodeGroup,
       retainData,
     });
+    network.allowEndpointsFrom(cache.clientSecurityGroup);
     const tables = new DataTables(this, "Tables", { namePrefix, retainData });
     const locationStream = new LocationStream(this, "LocationEvents", {
       namePrefix,
@@ -153,7 +153,8 @@ export class NearbyFriendsStack extends Stack {
       new KinesisConsumerEventSource(locationStream.fanoutConsumer, {
         ...STREAM_FAILURE_HANDLING,
         batchSize: 500,
-        maxBatchingWindow: Duration.millis(200),
+        // A short window fills batches, so that more moves coalesce into one push per recipient.
+        maxBatchingWindow: Duration.seconds(1),
         parallelizationFactor: config.parallelizationFactor,
         onFailure: new SqsDlq(fanoutDlq.queue),
       }),
@@ -192,21 +193,5 @@ export class NearbyFriendsStack extends Stack {
     new CfnOutput(this, "UserPoolClientId", { value: auth.client.userPoolClientId });
     new CfnOutput(this, "Region", { value: this.region });
 
-    this.suppressStackWideFindings();
-  }
-
-  /** Findings that apply to every function of the stack, each with the reason it is accepted. */
-  private suppressStackWideFindings(): void {
-    NagSuppressions.addStackSuppressions(this, [
-      {
-        id: "AwsSolutions-IAM4",
-        reason:
-          "Lambda execution roles use the AWS-managed basic (logs) and VPC-access (ENI management) policies; ENI actions cannot be scoped to resources.",
-        appliesTo: [
-          "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-          "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
-        ],
-      },
-    ]);
   }
 }

@@ -1,6 +1,10 @@
 // DynamoDB (dynalite) and Kinesis (kinesalite) in-process, with the tables and the stream created.
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from "@aws-sdk/client-kinesis";
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+} from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import dynalite from "dynalite";
 import kinesalite from "kinesalite";
@@ -47,7 +51,11 @@ async function createTables(endpoint: string): Promise<void> {
     db.send(table(LOCAL_NAMES.friendshipsTable, "friendId")),
     db.send(table(LOCAL_NAMES.historyTable, "sk")),
   ]);
-  for (const name of [LOCAL_NAMES.usersTable, LOCAL_NAMES.friendshipsTable, LOCAL_NAMES.historyTable]) {
+  for (const name of [
+    LOCAL_NAMES.usersTable,
+    LOCAL_NAMES.friendshipsTable,
+    LOCAL_NAMES.historyTable,
+  ]) {
     for (;;) {
       const d = await db.send(new DescribeTableCommand({ TableName: name }));
       if (d.Table?.TableStatus === "ACTIVE") break;
@@ -59,9 +67,13 @@ async function createTables(endpoint: string): Promise<void> {
 
 async function createStream(endpoint: string, shards: number): Promise<void> {
   const kinesis = new KinesisClient(clientOptions(endpoint));
-  await kinesis.send(new CreateStreamCommand({ StreamName: LOCAL_NAMES.stream, ShardCount: shards }));
+  await kinesis.send(
+    new CreateStreamCommand({ StreamName: LOCAL_NAMES.stream, ShardCount: shards }),
+  );
   for (;;) {
-    const d = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: LOCAL_NAMES.stream }));
+    const d = await kinesis.send(
+      new DescribeStreamSummaryCommand({ StreamName: LOCAL_NAMES.stream }),
+    );
     if (d.StreamDescriptionSummary?.StreamStatus === "ACTIVE") break;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -70,7 +82,12 @@ async function createStream(endpoint: string, shards: number): Promise<void> {
 
 export async function startEmulators(shards = 2): Promise<Emulators> {
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const kinesis = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
+  const kinesis = kinesalite({
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    shardLimit: 100,
+  });
   const dynamoPort = await listen(dynamo, 0, "dynalite");
   const kinesisPort = await listen(kinesis, 0, "kinesalite");
   const dynamodbEndpoint = `http://${HOST}:${dynamoPort}`;

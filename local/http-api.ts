@@ -2,8 +2,8 @@
 // authorizer does), plus the local-only endpoints GET /health, POST /dev/token and the JWKS.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { HttpEvent, HttpResult } from "../functions/edge/http.ts";
 import { USER_ID_PATTERN } from "../functions/domain/frames.ts";
+import type { HttpEvent, HttpResult } from "../functions/edge/http.ts";
 import { closeServer, HOST, listen } from "./ports.ts";
 
 export interface HttpApiHandlers {
@@ -33,20 +33,29 @@ export function compileRoutes(routeKeys: readonly string[]): CompiledRoute[] {
   return routeKeys.map((routeKey) => {
     const [method = "", path = ""] = routeKey.split(" ");
     const params: string[] = [];
-    const source = path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{(\w+)\\?\}|\{(\w+)\}/g, (_m, a, b) => {
-      params.push(a ?? b);
-      return "([^/]+)";
-    });
+    const source = path
+      .replace(/[.*+?^$()|[\]\\]/g, "\\$&")
+      .replace(/\\?\{(\w+)\\?\}|\{(\w+)\}/g, (_m, a, b) => {
+        params.push(a ?? b);
+        return "([^/]+)";
+      });
     return { routeKey, method, pattern: new RegExp(`^${source}$`), params };
   });
 }
 
-function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) {
+function send(
+  res: ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   if (body === undefined) {
     res.writeHead(status, headers).end();
     return;
   }
-  res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { "content-type": "application/json", ...headers })
+    .end(JSON.stringify(body));
 }
 
 const error = (res: ServerResponse, status: number, code: string, message: string) =>
@@ -89,7 +98,8 @@ export async function startHttpApi(
     const body = await readBody(req);
     if (body === null) return error(res, 413, "invalid_request", "the body is too large");
 
-    if (method === "GET" && url.pathname === "/.well-known/jwks.json") return send(res, 200, h.jwks);
+    if (method === "GET" && url.pathname === "/.well-known/jwks.json")
+      return send(res, 200, h.jwks);
     if (method === "POST" && url.pathname === "/dev/token") return devToken(h, body, res);
 
     compiled ??= compileRoutes(Object.keys(h.routes));
@@ -98,7 +108,9 @@ export async function startHttpApi(
       if (r.method !== method) return false;
       const m = r.pattern.exec(url.pathname);
       if (!m) return false;
-      pathParameters = Object.fromEntries(r.params.map((p, i) => [p, decodeURIComponent(m[i + 1] ?? "")]));
+      pathParameters = Object.fromEntries(
+        r.params.map((p, i) => [p, decodeURIComponent(m[i + 1] ?? "")]),
+      );
       return true;
     });
     if (!route) return error(res, 404, "not_found", `no route ${method} ${url.pathname}`);
@@ -114,7 +126,8 @@ export async function startHttpApi(
     }
 
     const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+    for (const [k, v] of url.searchParams)
+      query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
     const now = Date.now();
@@ -143,7 +156,11 @@ export async function startHttpApi(
           sourceIp: req.socket.remoteAddress ?? HOST,
           userAgent: headers["user-agent"] ?? "",
         },
-        authorizer: { principalId: "", integrationLatency: 0, jwt: { claims: { sub }, scopes: [] } },
+        authorizer: {
+          principalId: "",
+          integrationLatency: 0,
+          jwt: { claims: { sub }, scopes: [] },
+        },
       },
       ...(body ? { body } : {}),
       isBase64Encoded: false,
@@ -166,10 +183,24 @@ export async function startHttpApi(
     }
     const { userId, displayName } = (value ?? {}) as { userId?: unknown; displayName?: unknown };
     if (typeof userId !== "string" || !USER_ID_PATTERN.test(userId)) {
-      return error(res, 400, "invalid_request", "userId must be 1-128 characters from letters, digits and -_.@");
+      return error(
+        res,
+        400,
+        "invalid_request",
+        "userId must be 1-128 characters from letters, digits and -_.@",
+      );
     }
-    if (displayName !== undefined && displayName !== null && (typeof displayName !== "string" || displayName.length > 64)) {
-      return error(res, 400, "invalid_request", "displayName must be a string of at most 64 characters");
+    if (
+      displayName !== undefined &&
+      displayName !== null &&
+      (typeof displayName !== "string" || displayName.length > 64)
+    ) {
+      return error(
+        res,
+        400,
+        "invalid_request",
+        "displayName must be a string of at most 64 characters",
+      );
     }
     const token = await h.issueToken(userId, typeof displayName === "string" ? displayName : null);
     return send(res, 200, { token });

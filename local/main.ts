@@ -17,11 +17,15 @@ function port(name: string, fallback: number): number {
 const started = performance.now();
 let stack: LocalStack;
 try {
-  stack = await startLocalStack({ httpPort: port("HTTP_PORT", 4000), wsPort: port("WS_PORT", 4001) });
+  stack = await startLocalStack({
+    httpPort: port("HTTP_PORT", 4000),
+    wsPort: port("WS_PORT", 4001),
+  });
 } catch (err) {
-  const message = err instanceof PortInUseError || (err as Error).message === REDIS_MISSING
-    ? (err as Error).message
-    : `the local stack failed to start: ${(err as Error).stack ?? String(err)}`;
+  const message =
+    err instanceof PortInUseError || (err as Error).message === REDIS_MISSING
+      ? (err as Error).message
+      : `the local stack failed to start: ${(err as Error).stack ?? String(err)}`;
   console.error(message);
   process.exit(1);
 }

@@ -10,7 +10,9 @@ export class PortInUseError extends Error {
     readonly port: number,
     readonly what: string,
   ) {
-    super(`port ${port} (${what}) is already in use on ${HOST}: stop what holds it or choose another port`);
+    super(
+      `port ${port} (${what}) is already in use on ${HOST}: stop what holds it or choose another port`,
+    );
   }
 }
 

@@ -35,7 +35,8 @@ type Module<H> = { handler: H };
 
 async function load<H>(entry: string): Promise<H> {
   const mod = (await import(`../functions/${entry}.ts`)) as Module<H>;
-  if (typeof mod.handler !== "function") throw new Error(`functions/${entry}.ts exports no handler`);
+  if (typeof mod.handler !== "function")
+    throw new Error(`functions/${entry}.ts exports no handler`);
   return mod.handler;
 }
 
@@ -46,7 +47,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const log = opts.log ?? defaultLog;
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((err: unknown) => log("stop failed", { error: String(err) }));
+    for (const stop of stops.reverse())
+      await stop().catch((err: unknown) => log("stop failed", { error: String(err) }));
   };
   try {
     let gatewayHandlers: GatewayHandlers | null = null;
@@ -88,18 +90,23 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     for (const [routeKey, entry] of Object.entries(HTTP_ROUTES)) {
       httpRoutes[routeKey] = await load<(e: HttpEvent) => Promise<HttpResult>>(entry);
     }
-    const authorizer = await load<(e: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>>(
-      AUTHORIZER_ENTRY,
-    );
+    const authorizer =
+      await load<(e: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>>(
+        AUTHORIZER_ENTRY,
+      );
     const consumers: Record<string, StreamHandler> = {};
-    for (const [name, entry] of Object.entries(STREAM_CONSUMERS)) consumers[name] = await load<StreamHandler>(entry);
+    for (const [name, entry] of Object.entries(STREAM_CONSUMERS))
+      consumers[name] = await load<StreamHandler>(entry);
     const { verifierFromEnv } = await import("../functions/adapters/jwt-verifier.ts");
     const verifier: TokenVerifier = verifierFromEnv();
     const { usersRepo } = await import("../functions/wiring.ts");
     const { closeSharedRedis } = await import("../functions/adapters/redis-client.ts");
     stops.splice(2, 0, closeSharedRedis);
 
-    const kinesis = new KinesisClient({ endpoint: emulators.kinesisEndpoint, requestHandler: new NodeHttpHandler() });
+    const kinesis = new KinesisClient({
+      endpoint: emulators.kinesisEndpoint,
+      requestHandler: new NodeHttpHandler(),
+    });
     const poller = await startPoller({ kinesis, streamName: LOCAL_NAMES.stream, consumers, log });
     stops.splice(2, 0, async () => {
       await poller.stop();

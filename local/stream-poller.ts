@@ -2,16 +2,18 @@
 // consumer with real KinesisStreamEvent batches, honouring `batchItemFailures` by retrying from the
 // first failed sequence number, a bounded number of times (then the batch is logged as dead-lettered).
 import {
+  type _Record,
   GetRecordsCommand,
   type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type KinesisClient,
   ListShardsCommand,
-  type _Record,
 } from "@aws-sdk/client-kinesis";
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 
-export type StreamHandler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse | undefined>;
+export type StreamHandler = (
+  event: KinesisStreamEvent,
+) => Promise<KinesisStreamBatchResponse | undefined>;
 
 export interface PollerOptions {
   kinesis: KinesisClient;
@@ -29,7 +31,11 @@ export interface Poller {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function toKinesisEvent(records: readonly _Record[], streamArn: string, shardId: string): KinesisStreamEvent {
+export function toKinesisEvent(
+  records: readonly _Record[],
+  streamArn: string,
+  shardId: string,
+): KinesisStreamEvent {
   return {
     Records: records.map((r) => ({
       kinesis: {
@@ -37,7 +43,8 @@ export function toKinesisEvent(records: readonly _Record[], streamArn: string, s
         partitionKey: r.PartitionKey ?? "",
         sequenceNumber: r.SequenceNumber ?? "",
         data: Buffer.from(r.Data ?? new Uint8Array()).toString("base64"),
-        approximateArrivalTimestamp: (r.ApproximateArrivalTimestamp?.getTime() ?? Date.now()) / 1000,
+        approximateArrivalTimestamp:
+          (r.ApproximateArrivalTimestamp?.getTime() ?? Date.now()) / 1000,
       },
       eventSource: "aws:kinesis",
       eventVersion: "1.0",
@@ -56,10 +63,15 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
   const idleDelayMs = opts.idleDelayMs ?? 50;
   const maxRetries = opts.maxRetries ?? 3;
   const streamArn = `arn:aws:kinesis:local:000000000000:stream/${streamName}`;
-  const shards = (await kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards ?? [];
+  const shards =
+    (await kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards ?? [];
   let running = true;
 
-  const iterator = async (shardId: string, type: "TRIM_HORIZON" | "AT_SEQUENCE_NUMBER", seq?: string) =>
+  const iterator = async (
+    shardId: string,
+    type: "TRIM_HORIZON" | "AT_SEQUENCE_NUMBER",
+    seq?: string,
+  ) =>
     (
       await kinesis.send(
         new GetShardIteratorCommand({
@@ -94,7 +106,9 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
       try {
         const res = await handler(toKinesisEvent(records, streamArn, shardId));
         const failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-        failedFrom = records.find((r) => r.SequenceNumber && failed.has(r.SequenceNumber))?.SequenceNumber;
+        failedFrom = records.find(
+          (r) => r.SequenceNumber && failed.has(r.SequenceNumber),
+        )?.SequenceNumber;
       } catch (err) {
         log("stream consumer threw", { consumer: name, shardId, error: String(err) });
         failedFrom = records[0]?.SequenceNumber;
@@ -106,7 +120,12 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
         continue;
       }
       if (failedFrom) {
-        log("records dead-lettered after retries", { consumer: name, shardId, from: failedFrom, retries });
+        log("records dead-lettered after retries", {
+          consumer: name,
+          shardId,
+          from: failedFrom,
+          retries,
+        });
       }
       retries = 0;
       it = out.NextShardIterator;

@@ -23,7 +23,14 @@ export function createTokenIssuer(issuer: string, audience = "nearby-friends-loc
       const now = Math.floor(Date.now() / 1000);
       const header = b64url(JSON.stringify({ alg: "RS256", typ: "JWT", kid }));
       const payload = b64url(
-        JSON.stringify({ sub: userId, iss: issuer, aud: audience, iat: now, exp: now + ttlS, ...overrides }),
+        JSON.stringify({
+          sub: userId,
+          iss: issuer,
+          aud: audience,
+          iat: now,
+          exp: now + ttlS,
+          ...overrides,
+        }),
       );
       const signature = createSign("RSA-SHA256").update(`${header}.${payload}`).sign(privateKey);
       return `${header}.${payload}.${b64url(signature)}`;

@@ -1,6 +1,7 @@
 // Type declarations for the in-process AWS emulators (they ship none).
 declare module "dynalite" {
   import type { Server } from "node:http";
+
   interface DynaliteOptions {
     createTableMs?: number;
     deleteTableMs?: number;
@@ -13,6 +14,7 @@ declare module "dynalite" {
 
 declare module "kinesalite" {
   import type { Server } from "node:http";
+
   interface KinesaliteOptions {
     createStreamMs?: number;
     deleteStreamMs?: number;

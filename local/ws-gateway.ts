@@ -75,7 +75,11 @@ export async function startWsGateway(
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   let domainName = `${HOST}:${port}`;
 
-  const requestContext = (routeKey: string, eventType: string, c: Pick<Connection, "id" | "authorizer" | "connectedAt" | "sourceIp" | "userAgent">) => ({
+  const requestContext = (
+    routeKey: string,
+    eventType: string,
+    c: Pick<Connection, "id" | "authorizer" | "connectedAt" | "sourceIp" | "userAgent">,
+  ) => ({
     routeKey,
     eventType,
     connectionId: c.id,
@@ -158,7 +162,9 @@ export async function startWsGateway(
       connections.set(id, c);
       ws.on("message", (data, isBinary) => {
         c.lastActiveAt = Date.now();
-        const text = Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.concat(data as Buffer[]).toString("utf8");
+        const text = Buffer.isBuffer(data)
+          ? data.toString("utf8")
+          : Buffer.concat(data as Buffer[]).toString("utf8");
         c.queue = c.queue.then(() => dispatch(c, isBinary ? text : text));
       });
       ws.on("close", () => {
@@ -176,7 +182,8 @@ export async function startWsGateway(
     try {
       const value: unknown = JSON.parse(text);
       const action = (value as { action?: unknown })?.action;
-      if (typeof action === "string" && !action.startsWith("$") && Object.hasOwn(h.routes, action)) routeKey = action;
+      if (typeof action === "string" && !action.startsWith("$") && Object.hasOwn(h.routes, action))
+        routeKey = action;
     } catch {
       // not JSON: $default
     }
@@ -192,7 +199,13 @@ export async function startWsGateway(
     } catch (err) {
       log("route handler threw", { routeKey, error: String(err) });
       if (c.ws.readyState === WebSocket.OPEN) {
-        c.ws.send(JSON.stringify({ message: "Internal server error", connectionId: c.id, requestId: randomUUID() }));
+        c.ws.send(
+          JSON.stringify({
+            message: "Internal server error",
+            connectionId: c.id,
+            requestId: randomUUID(),
+          }),
+        );
       }
     }
   }
@@ -226,7 +239,9 @@ export async function startWsGateway(
     const url = new URL(req.url ?? "/", `http://${domainName}`);
     const match = /^(?:\/[^/]+)?\/@connections\/([^/]+)$/.exec(url.pathname);
     if (!match?.[1]) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ message: "Not Found" }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ message: "Not Found" }));
       return;
     }
     const id = decodeURIComponent(match[1]);
@@ -237,7 +252,10 @@ export async function startWsGateway(
       case "POST":
         if (body.length > MAX_MESSAGE_BYTES) {
           res
-            .writeHead(413, { "content-type": "application/json", "x-amzn-errortype": "PayloadTooLargeException" })
+            .writeHead(413, {
+              "content-type": "application/json",
+              "x-amzn-errortype": "PayloadTooLargeException",
+            })
             .end(JSON.stringify({ message: "Payload too large" }));
           return;
         }
@@ -259,7 +277,10 @@ export async function startWsGateway(
         return;
       default:
         res
-          .writeHead(405, { "content-type": "application/json", "x-amzn-errortype": "ForbiddenException" })
+          .writeHead(405, {
+            "content-type": "application/json",
+            "x-amzn-errortype": "ForbiddenException",
+          })
           .end(JSON.stringify({ message: "Method not allowed" }));
     }
   }

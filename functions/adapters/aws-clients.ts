@@ -9,7 +9,10 @@ import { ENV, optionalEnv, requireEnv } from "../config.ts";
 
 const localOptions = (endpoint: string | undefined) =>
   endpoint
-    ? { endpoint, requestHandler: new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 5000 }) }
+    ? {
+        endpoint,
+        requestHandler: new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 5000 }),
+      }
     : {};
 
 let documentClient: DynamoDBDocumentClient | undefined;
@@ -23,7 +26,10 @@ export function sharedDocumentClient(): DynamoDBDocumentClient {
 
 let kinesis: KinesisClient | undefined;
 export function sharedKinesisClient(): KinesisClient {
-  kinesis ??= new KinesisClient({ maxAttempts: 3, ...localOptions(optionalEnv(ENV.kinesisEndpoint)) });
+  kinesis ??= new KinesisClient({
+    maxAttempts: 3,
+    ...localOptions(optionalEnv(ENV.kinesisEndpoint)),
+  });
   return kinesis;
 }
 
@@ -34,7 +40,9 @@ export function sharedManagementClient(): ApiGatewayManagementApiClient {
     endpoint,
     // Throttling is retried by the notifier with its own jittered backoff.
     maxAttempts: 1,
-    ...(endpoint.startsWith("http://") ? { requestHandler: new NodeHttpHandler({ requestTimeout: 5000 }) } : {}),
+    ...(endpoint.startsWith("http://")
+      ? { requestHandler: new NodeHttpHandler({ requestTimeout: 5000 }) }
+      : {}),
   });
   return management;
 }

@@ -50,7 +50,9 @@ export class ManagementApiNotifier implements Notifier {
     const data = Buffer.from(JSON.stringify(frame));
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+        await this.client.send(
+          new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
+        );
         return "sent";
       } catch (err) {
         if (isGone(err)) return "gone";

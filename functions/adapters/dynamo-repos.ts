@@ -55,7 +55,9 @@ export class UsersRepo {
         [this.table]: { Keys: userIds.slice(i, i + 100).map((userId) => ({ userId })) },
       };
       for (let attempt = 0; request && attempt < 5; attempt++) {
-        const res: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: request }));
+        const res: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({ RequestItems: request }),
+        );
         for (const item of res.Responses?.[this.table] ?? []) {
           out.set(item.userId as string, (item.displayName as string | undefined) ?? null);
         }
@@ -84,7 +86,9 @@ export class FriendshipsRepo {
   ) {}
 
   async get(userId: string, friendId: string): Promise<Friendship | null> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { userId, friendId } }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { userId, friendId } }),
+    );
     return (out.Item as Friendship | undefined) ?? null;
   }
 
@@ -119,7 +123,9 @@ export class FriendshipsRepo {
 
   async deletePair(userId: string, friendId: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: { userId, friendId } }));
-    await this.db.send(new DeleteCommand({ TableName: this.table, Key: { userId: friendId, friendId: userId } }));
+    await this.db.send(
+      new DeleteCommand({ TableName: this.table, Key: { userId: friendId, friendId: userId } }),
+    );
   }
 }
 
@@ -143,7 +149,8 @@ export class HistoryRepo {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    private readonly sleep: (ms: number) => Promise<void> = (ms) =>
+      new Promise((r) => setTimeout(r, ms)),
   ) {}
 
   /**
@@ -159,15 +166,25 @@ export class HistoryRepo {
         try {
           const out = await this.db.send(
             new BatchWriteCommand({
-              RequestItems: { [this.table]: pending.map((Item) => ({ PutRequest: { Item: { ...Item } } })) },
+              RequestItems: {
+                [this.table]: pending.map((Item) => ({ PutRequest: { Item: { ...Item } } })),
+              },
             }),
           );
           const left = out.UnprocessedItems?.[this.table] ?? [];
-          const leftKeys = new Set(left.map((r) => `${r.PutRequest?.Item?.userId}\u0000${r.PutRequest?.Item?.sk}`));
+          const leftKeys = new Set(
+            left.map((r) => `${r.PutRequest?.Item?.userId}\u0000${r.PutRequest?.Item?.sk}`),
+          );
           pending = pending.filter((it) => leftKeys.has(`${it.userId}\u0000${it.sk}`));
         } catch (err) {
           if (attempt === attempts) {
-            console.error(JSON.stringify({ level: "error", msg: "BatchWriteItem failed", error: (err as Error).name }));
+            console.error(
+              JSON.stringify({
+                level: "error",
+                msg: "BatchWriteItem failed",
+                error: (err as Error).name,
+              }),
+            );
           }
         }
       }
@@ -209,14 +226,20 @@ export class HistoryRepo {
           ExclusiveStartKey: start,
         }),
       );
-      const keysToDelete = (out.Items ?? []).map((i) => ({ userId: i.userId as string, sk: i.sk as string }));
+      const keysToDelete = (out.Items ?? []).map((i) => ({
+        userId: i.userId as string,
+        sk: i.sk as string,
+      }));
       for (let i = 0; i < keysToDelete.length; i += 25) {
         let pending = keysToDelete.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
         for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
-          const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+          const res = await this.db.send(
+            new BatchWriteCommand({ RequestItems: { [this.table]: pending } }),
+          );
           pending = (res.UnprocessedItems?.[this.table] ?? []) as typeof pending;
         }
-        if (pending.length > 0) throw new Error("BatchWriteItem left unprocessed deletes after retries");
+        if (pending.length > 0)
+          throw new Error("BatchWriteItem left unprocessed deletes after retries");
       }
       start = out.LastEvaluatedKey;
     } while (start);

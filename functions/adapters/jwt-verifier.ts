@@ -28,7 +28,10 @@ export function verifierFromEnv(env = process.env): TokenVerifier {
       jwksUri: `${issuer}/.well-known/jwks.json`,
     });
     const jwks = optionalEnv(ENV.authJwks, env);
-    if (!jwks) throw new ConfigError(`environment variable ${ENV.authJwks} is required without ${ENV.userPoolId}`);
+    if (!jwks)
+      throw new ConfigError(
+        `environment variable ${ENV.authJwks} is required without ${ENV.userPoolId}`,
+      );
     v.cacheJwks(JSON.parse(jwks) as Jwks);
     verify = (t) => v.verify(t);
   }
@@ -36,7 +39,8 @@ export function verifierFromEnv(env = process.env): TokenVerifier {
     async verify(token) {
       const payload = await verify(token);
       const sub = payload.sub;
-      if (typeof sub !== "string" || !USER_ID_PATTERN.test(sub)) throw new Error("token subject is not a valid user id");
+      if (typeof sub !== "string" || !USER_ID_PATTERN.test(sub))
+        throw new Error("token subject is not a valid user id");
       return sub;
     },
   };

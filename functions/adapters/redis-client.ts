@@ -15,7 +15,9 @@ export interface RedisSettings {
 export function redisSettingsFromEnv(env = process.env): Omit<RedisSettings, "password"> {
   const url = requireEnv(ENV.redisUrl, env);
   if (!/^rediss?:\/\/[^/]+/.test(url)) {
-    throw new ConfigError(`environment variable ${ENV.redisUrl} must be a redis:// or rediss:// URL`);
+    throw new ConfigError(
+      `environment variable ${ENV.redisUrl} must be a redis:// or rediss:// URL`,
+    );
   }
   const cluster = optionalEnv(ENV.redisCluster, env) === "true";
   return { url, cluster };

@@ -111,7 +111,11 @@ declare module "ioredis" {
   interface RedisCommander<Context> {
     nfWriteLocation(key: string, ...args: string[]): Result<ScriptResult, Context>;
     nfRollbackPublish(key: string, ...args: string[]): Result<number, Context>;
-    nfRemoveConnection(connKey: string, locKey: string, connectionId: string): Result<[number, string], Context>;
+    nfRemoveConnection(
+      connKey: string,
+      locKey: string,
+      connectionId: string,
+    ): Result<[number, string], Context>;
   }
 }
 
@@ -174,9 +178,14 @@ export class RedisStore {
    * Keep the coarse GEO cell index in step with a write. It lives in other hash slots than the
    * user's key (cluster mode), so it is updated right after the script, idempotently.
    */
-  async indexCell(userId: string, w: { lat: number; lon: number; cell: string }, prevCell: string | null) {
+  async indexCell(
+    userId: string,
+    w: { lat: number; lon: number; cell: string },
+    prevCell: string | null,
+  ) {
     const ops: Promise<unknown>[] = [this.redis.geoadd(keys.geoCell(w.cell), w.lon, w.lat, userId)];
-    if (prevCell !== null && prevCell !== w.cell) ops.push(this.redis.zrem(keys.geoCell(prevCell), userId));
+    if (prevCell !== null && prevCell !== w.cell)
+      ops.push(this.redis.zrem(keys.geoCell(prevCell), userId));
     await Promise.all(ops);
   }
 
@@ -223,7 +232,11 @@ export class RedisStore {
    */
   async removeConnection(userId: string, connectionId: string): Promise<{ offline: boolean }> {
     const [[remaining, cell]] = await Promise.all([
-      this.redis.nfRemoveConnection(keys.userConnections(userId), keys.location(userId), connectionId),
+      this.redis.nfRemoveConnection(
+        keys.userConnections(userId),
+        keys.location(userId),
+        connectionId,
+      ),
       this.redis.del(keys.connection(connectionId), keys.nearby(connectionId)),
     ]);
     if (remaining > 0) return { offline: false };
@@ -264,7 +277,10 @@ export class RedisStore {
     const conns = await this.redis.smembers(keys.userConnections(viewer));
     const rows = await Promise.all(
       conns.map((c) =>
-        Promise.all([this.redis.srem(keys.subscribers(friend), c), this.redis.srem(keys.nearby(c), friend)]),
+        Promise.all([
+          this.redis.srem(keys.subscribers(friend), c),
+          this.redis.srem(keys.nearby(c), friend),
+        ]),
       ),
     );
     return conns.filter((_, i) => rows[i]?.[1] === 1);
@@ -274,7 +290,10 @@ export class RedisStore {
   async moverStates(userIds: readonly string[]): Promise<Map<string, MoverState>> {
     const rows = await Promise.all(
       userIds.map((u) =>
-        Promise.all([this.redis.smembers(keys.subscribers(u)), this.redis.hget(keys.location(u), "pubAt")]),
+        Promise.all([
+          this.redis.smembers(keys.subscribers(u)),
+          this.redis.hget(keys.location(u), "pubAt"),
+        ]),
       ),
     );
     const out = new Map<string, MoverState>();
@@ -289,7 +308,10 @@ export class RedisStore {
   async connectionStates(connectionIds: readonly string[]): Promise<Map<string, ConnectionState>> {
     const rows = await Promise.all(
       connectionIds.map((c) =>
-        Promise.all([this.redis.hget(keys.connection(c), "userId"), this.redis.smembers(keys.nearby(c))]),
+        Promise.all([
+          this.redis.hget(keys.connection(c), "userId"),
+          this.redis.smembers(keys.nearby(c)),
+        ]),
       ),
     );
     const out = new Map<string, ConnectionState>();
@@ -308,15 +330,22 @@ export class RedisStore {
   }): Promise<void> {
     const ops: Promise<unknown>[] = [];
     for (const [conn, friend] of changes.nearbyAdd) {
-      ops.push(this.redis.sadd(keys.nearby(conn), friend), this.redis.expire(keys.nearby(conn), CONNECTION_TTL_S));
+      ops.push(
+        this.redis.sadd(keys.nearby(conn), friend),
+        this.redis.expire(keys.nearby(conn), CONNECTION_TTL_S),
+      );
     }
-    for (const [conn, friend] of changes.nearbyRemove) ops.push(this.redis.srem(keys.nearby(conn), friend));
-    for (const [mover, conn] of changes.deadSubscriptions) ops.push(this.redis.srem(keys.subscribers(mover), conn));
+    for (const [conn, friend] of changes.nearbyRemove)
+      ops.push(this.redis.srem(keys.nearby(conn), friend));
+    for (const [mover, conn] of changes.deadSubscriptions)
+      ops.push(this.redis.srem(keys.subscribers(mover), conn));
     await Promise.all(ops);
   }
 
   /** Forget a connection that the Management API reported gone (closed without $disconnect). */
-  async forgetDeadConnection(connectionId: string): Promise<{ userId: string | null; offline: boolean }> {
+  async forgetDeadConnection(
+    connectionId: string,
+  ): Promise<{ userId: string | null; offline: boolean }> {
     const userId = await this.connectionUser(connectionId);
     if (userId === null) {
       await this.redis.del(keys.nearby(connectionId));

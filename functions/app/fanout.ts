@@ -5,7 +5,12 @@ import type { Notifier } from "../adapters/connection-notifier.ts";
 import type { EventPublisher } from "../adapters/kinesis-publisher.ts";
 import type { RedisStore } from "../adapters/redis-store.ts";
 import { mapWithConcurrency } from "../domain/concurrency.ts";
-import { type FanoutConfig, latestPerUser, planFanout, type StreamRecord } from "../domain/fanout-plan.ts";
+import {
+  type FanoutConfig,
+  latestPerUser,
+  planFanout,
+  type StreamRecord,
+} from "../domain/fanout-plan.ts";
 
 export interface FanoutDeps {
   store: Pick<
@@ -25,14 +30,19 @@ export interface FanoutResult {
   gone: number;
 }
 
-export async function fanOut(deps: FanoutDeps, records: readonly StreamRecord[]): Promise<FanoutResult> {
+export async function fanOut(
+  deps: FanoutDeps,
+  records: readonly StreamRecord[],
+): Promise<FanoutResult> {
   const latest = latestPerUser(records, deps.now(), deps.config.maxAgeMs);
   if (latest.length === 0) return { failedSequenceNumbers: [], posts: 0, gone: 0 };
 
   const movers = await deps.store.moverStates(latest.map((r) => r.event.userId));
   const connectionIds = [...new Set([...movers.values()].flatMap((m) => m.subscribers))];
   const connections = await deps.store.connectionStates(connectionIds);
-  const viewers = [...new Set([...connections.values()].flatMap((c) => (c.userId === null ? [] : [c.userId])))];
+  const viewers = [
+    ...new Set([...connections.values()].flatMap((c) => (c.userId === null ? [] : [c.userId]))),
+  ];
   const positions = await deps.store.positions(viewers);
 
   const plan = planFanout({ records: latest, movers, connections, positions, config: deps.config });

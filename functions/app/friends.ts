@@ -10,11 +10,18 @@ export interface FriendsDeps {
   now: () => number;
 }
 
-export async function getProfile(deps: Pick<FriendsDeps, "users">, userId: string): Promise<UserProfile> {
+export async function getProfile(
+  deps: Pick<FriendsDeps, "users">,
+  userId: string,
+): Promise<UserProfile> {
   return (await deps.users.get(userId)) ?? { userId, displayName: null };
 }
 
-export async function updateProfile(deps: Pick<FriendsDeps, "users">, userId: string, displayName: string): Promise<UserProfile> {
+export async function updateProfile(
+  deps: Pick<FriendsDeps, "users">,
+  userId: string,
+  displayName: string,
+): Promise<UserProfile> {
   const profile = { userId, displayName };
   await deps.users.put(profile);
   return profile;
@@ -29,7 +36,8 @@ export async function requestFriend(
   if (me === other) throw new InvalidRequestError("userId must not be your own");
   if (!(await deps.users.get(other))) throw new NotFoundError(`user ${other} does not exist`);
   const existing = await deps.friendships.get(me, other);
-  if (existing?.status === "friends") throw new ConflictError(`you are already friends with ${other}`);
+  if (existing?.status === "friends")
+    throw new ConflictError(`you are already friends with ${other}`);
   const since = deps.now();
   if (existing?.status === "incoming") {
     await deps.friendships.putPair(
@@ -54,10 +62,15 @@ export async function listRequests(deps: FriendsDeps, me: string) {
   return { incoming: pick("incoming"), outgoing: pick("outgoing") };
 }
 
-export async function acceptRequest(deps: FriendsDeps, me: string, other: string): Promise<{ status: "friends" }> {
+export async function acceptRequest(
+  deps: FriendsDeps,
+  me: string,
+  other: string,
+): Promise<{ status: "friends" }> {
   const existing = await deps.friendships.get(me, other);
   if (existing?.status === "friends") return { status: "friends" };
-  if (existing?.status !== "incoming") throw new NotFoundError(`there is no friend request from ${other}`);
+  if (existing?.status !== "incoming")
+    throw new NotFoundError(`there is no friend request from ${other}`);
   const since = deps.now();
   await deps.friendships.putPair(
     { userId: me, friendId: other, status: "friends", since },
@@ -76,7 +89,11 @@ export async function listFriends(deps: FriendsDeps, me: string) {
   const friends = (await deps.friendships.list(me)).filter((f) => f.status === "friends");
   const names = await deps.users.displayNames(friends.map((f) => f.friendId));
   return {
-    friends: friends.map((f) => ({ userId: f.friendId, displayName: names.get(f.friendId) ?? null, since: f.since })),
+    friends: friends.map((f) => ({
+      userId: f.friendId,
+      displayName: names.get(f.friendId) ?? null,
+      since: f.since,
+    })),
   };
 }
 
@@ -90,9 +107,16 @@ export async function unfriend(deps: UnfriendDeps, me: string, other: string): P
   const existing = await deps.friendships.get(me, other);
   if (existing?.status !== "friends") throw new NotFoundError(`${other} is not your friend`);
   await deps.friendships.deletePair(me, other);
-  const [mine, theirs] = await Promise.all([deps.store.unlink(me, other), deps.store.unlink(other, me)]);
+  const [mine, theirs] = await Promise.all([
+    deps.store.unlink(me, other),
+    deps.store.unlink(other, me),
+  ]);
   await Promise.all([
-    ...mine.map((c) => deps.notifier.post(c, { type: "friends", updates: [{ userId: other, state: "away" }] })),
-    ...theirs.map((c) => deps.notifier.post(c, { type: "friends", updates: [{ userId: me, state: "away" }] })),
+    ...mine.map((c) =>
+      deps.notifier.post(c, { type: "friends", updates: [{ userId: other, state: "away" }] }),
+    ),
+    ...theirs.map((c) =>
+      deps.notifier.post(c, { type: "friends", updates: [{ userId: me, state: "away" }] }),
+    ),
   ]);
 }

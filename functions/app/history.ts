@@ -9,7 +9,11 @@ const pad = (ms: number): string => String(Math.max(0, Math.floor(ms))).padStart
  * The history item of a position record. Its sort key comes from the record itself (server time
  * and the stream sequence number), so a retried batch overwrites instead of duplicating.
  */
-export function toHistoryItem(event: PositionEvent, sequenceNumber: string, retentionDays: number): HistoryItem {
+export function toHistoryItem(
+  event: PositionEvent,
+  sequenceNumber: string,
+  retentionDays: number,
+): HistoryItem {
   return {
     userId: event.userId,
     sk: `${pad(event.at)}#${sequenceNumber}`,
@@ -84,6 +88,8 @@ export async function queryHistory(
       clientTs: i.clientTs ?? null,
       accuracyM: i.accuracyM ?? null,
     })),
-    cursor: pageOut.lastKey ? Buffer.from(JSON.stringify({ sk: pageOut.lastKey.sk })).toString("base64url") : null,
+    cursor: pageOut.lastKey
+      ? Buffer.from(JSON.stringify({ sk: pageOut.lastKey.sk })).toString("base64url")
+      : null,
   };
 }

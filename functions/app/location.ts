@@ -30,7 +30,10 @@ export interface LocationResult {
 const defaultLog = (msg: string, detail: object) =>
   console.error(JSON.stringify({ level: "error", msg, ...detail }));
 
-export async function recordLocation(deps: LocationDeps, input: LocationInput): Promise<LocationResult> {
+export async function recordLocation(
+  deps: LocationDeps,
+  input: LocationInput,
+): Promise<LocationResult> {
   const log = deps.log ?? defaultLog;
   const cell = geohashEncode(input.lat, input.lon, INDEX_CELL_PRECISION);
   const write = {
@@ -62,7 +65,10 @@ export async function recordLocation(deps: LocationDeps, input: LocationInput): 
   } catch (err) {
     // Reset the published marker so that the client's retry is published, not filtered out.
     await deps.store.rollbackPublish(input.userId, outcome).catch((rollbackErr: unknown) =>
-      log("rollback of published marker failed", { userId: input.userId, error: String(rollbackErr) }),
+      log("rollback of published marker failed", {
+        userId: input.userId,
+        error: String(rollbackErr),
+      }),
     );
     throw new UnavailableError("the location stream", err);
   }

@@ -31,12 +31,20 @@ export interface SessionDeps extends LocationDeps {
 
 export const DEFAULT_PAGE_SIZE = 20;
 
-export async function connect(deps: SessionDeps, userId: string, connectionId: string): Promise<void> {
+export async function connect(
+  deps: SessionDeps,
+  userId: string,
+  connectionId: string,
+): Promise<void> {
   await deps.store.addConnection(userId, connectionId, deps.now());
 }
 
 /** Forget the connection; when it was the user's last, tell friends the user went offline. */
-export async function disconnect(deps: SessionDeps, userId: string, connectionId: string): Promise<void> {
+export async function disconnect(
+  deps: SessionDeps,
+  userId: string,
+  connectionId: string,
+): Promise<void> {
   const { offline } = await deps.store.removeConnection(userId, connectionId);
   if (offline) await deps.publisher.publish({ v: 1, kind: "offline", userId, at: deps.now() });
 }
@@ -66,7 +74,10 @@ export async function init(deps: SessionDeps, input: InitInput): Promise<InitRes
     input,
     friendIds,
   );
-  await deps.store.replaceNearby(input.connectionId, all.map((f) => f.userId));
+  await deps.store.replaceNearby(
+    input.connectionId,
+    all.map((f) => f.userId),
+  );
   return {
     serverTime: deps.now(),
     radiusM: deps.tunables.radiusM,
@@ -86,7 +97,11 @@ export async function nextPage(
   const self = (await deps.store.positions([userId])).get(userId);
   if (!self) return { friends: [], cursor: null };
   const friendIds = await deps.friends.friendIds(userId);
-  const all = await nearbyFriends({ store: deps.store, radiusM: deps.tunables.radiusM }, self, friendIds);
+  const all = await nearbyFriends(
+    { store: deps.store, radiusM: deps.tunables.radiusM },
+    self,
+    friendIds,
+  );
   return page(all, offset, limit ?? DEFAULT_PAGE_SIZE);
 }
 
@@ -102,7 +117,11 @@ export async function subscribe(
   await deps.store.subscribe(connectionId, [friendId]);
   const self = (await deps.store.positions([userId])).get(userId);
   if (!self) return null;
-  const [nearby] = await nearbyFriends({ store: deps.store, radiusM: deps.tunables.radiusM }, self, [friendId]);
+  const [nearby] = await nearbyFriends(
+    { store: deps.store, radiusM: deps.tunables.radiusM },
+    self,
+    [friendId],
+  );
   if (nearby) {
     await deps.store.applyFanoutChanges({
       nearbyAdd: [[connectionId, friendId]],
@@ -113,6 +132,10 @@ export async function subscribe(
   return nearby ?? null;
 }
 
-export async function unsubscribe(deps: SessionDeps, connectionId: string, friendId: string): Promise<void> {
+export async function unsubscribe(
+  deps: SessionDeps,
+  connectionId: string,
+  friendId: string,
+): Promise<void> {
   await deps.store.unsubscribe(connectionId, friendId);
 }

@@ -79,8 +79,47 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
 
 export const httpStatusOf = (code: ErrorCode): number => HTTP_STATUS[code];
 
-/** The client-facing view of any thrown value: an AppError as it is, anything else as `internal`. */
+const TRANSIENT_NAMES =
+  /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|LimitExceeded|ServiceUnavailable|InternalServerError|InternalFailure|TimeoutError|MaxRetriesPerRequestError|ClusterAllFailedError|TooManyRequests/;
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
+ * Whether an error thrown by an SDK or the Redis client means the dependency is down or
+ * overloaded (retry later), as opposed to a bug in how we called it.
+ */
+export function isDependencyFailure(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
+  const e = err as {
+    name?: unknown;
+    code?: unknown;
+    message?: unknown;
+    $fault?: unknown;
+    $metadata?: unknown;
+  };
+  if (typeof e.code === "string" && NETWORK_CODES.has(e.code)) return true;
+  if (typeof e.name === "string" && TRANSIENT_NAMES.test(e.name)) return true;
+  if (e.$metadata !== undefined && e.$fault === "server") return true;
+  return (
+    typeof e.message === "string" && /^Connection is closed|^Stream isn't writeable/.test(e.message)
+  );
+}
+
+/** The client-facing view of any thrown value: an AppError as it is, a dependency failure as
+ * `unavailable`, anything else as `internal` (with no internals in the message). */
 export function toClientError(err: unknown): { code: ErrorCode; message: string } {
   if (err instanceof AppError) return { code: err.code, message: err.message };
+  if (isDependencyFailure(err))
+    return {
+      code: "unavailable",
+      message: "a backend dependency is unavailable, retry with backoff",
+    };
   return { code: "internal", message: "internal error" };
 }

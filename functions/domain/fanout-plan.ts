@@ -62,7 +62,11 @@ export interface Plan {
  * Latest record per user, in stream order of their last appearance. A record older than
  * `maxAgeMs` is dropped; so is one older than a record of the same user already seen.
  */
-export function latestPerUser(records: readonly StreamRecord[], now: number, maxAgeMs: number): StreamRecord[] {
+export function latestPerUser(
+  records: readonly StreamRecord[],
+  now: number,
+  maxAgeMs: number,
+): StreamRecord[] {
   const latest = new Map<string, StreamRecord>();
   for (const r of records) {
     if (now - r.event.at > maxAgeMs) continue;
@@ -103,7 +107,12 @@ export function planFanout(input: PlanInput): Plan {
   for (const { sequenceNumber, event } of input.records) {
     const mover = input.movers.get(event.userId);
     if (!mover) continue;
-    if (event.kind === "position" && mover.publishedAt !== undefined && event.at < mover.publishedAt) continue;
+    if (
+      event.kind === "position" &&
+      mover.publishedAt !== undefined &&
+      event.at < mover.publishedAt
+    )
+      continue;
 
     for (const connectionId of mover.subscribers) {
       const conn = input.connections.get(connectionId);
@@ -134,7 +143,9 @@ export function planFanout(input: PlanInput): Plan {
       if (!viewerAt) continue;
       const shown = seen === "approximate" ? snapToCellCentre(event, APPROXIMATE_PRECISION) : event;
       const distanceM = haversineM(viewerAt, shown);
-      const limit = wasNearby ? input.config.radiusM + input.config.leaveMarginM : input.config.radiusM;
+      const limit = wasNearby
+        ? input.config.radiusM + input.config.leaveMarginM
+        : input.config.radiusM;
       if (distanceM <= limit) {
         const p = pushFor(connectionId);
         p.updates.push({

@@ -18,11 +18,9 @@ const numberIn = (field: string, min: number, max: number) => {
 };
 
 export const userIdSchema = (field: string) =>
-  z
-    .string({ error: required(field, "a user id") })
-    .regex(USER_ID_PATTERN, {
-      error: `${field} must be 1-128 characters from letters, digits and -_.@`,
-    });
+  z.string({ error: required(field, "a user id") }).regex(USER_ID_PATTERN, {
+    error: `${field} must be 1-128 characters from letters, digits and -_.@`,
+  });
 
 const requestId = z
   .string({ error: "requestId must be a string of at most 64 characters" })
@@ -62,7 +60,11 @@ export const frameSchemas = {
     limit,
   }),
   location: z.object({ action: z.literal("location"), requestId, ...position }),
-  subscribe: z.object({ action: z.literal("subscribe"), requestId, friendId: userIdSchema("friendId") }),
+  subscribe: z.object({
+    action: z.literal("subscribe"),
+    requestId,
+    friendId: userIdSchema("friendId"),
+  }),
   unsubscribe: z.object({
     action: z.literal("unsubscribe"),
     requestId,
@@ -104,7 +106,10 @@ export function parseFrameObject(raw: string | null | undefined): Record<string,
 }
 
 /** Validate a parsed frame against the schema of its action; the first problem names its field. */
-export function validateFrame<A extends Action>(action: A, value: Record<string, unknown>): Frame<A> {
+export function validateFrame<A extends Action>(
+  action: A,
+  value: Record<string, unknown>,
+): Frame<A> {
   const result = frameSchemas[action].safeParse(value);
   if (result.success) return result.data as Frame<A>;
   const issue = result.error.issues[0];

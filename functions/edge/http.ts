@@ -1,6 +1,9 @@
 // The HTTP edge: API Gateway HTTP API events (JWT authorizer) to use-case calls, and results or
 // errors to JSON replies in the protocol's shape.
-import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+} from "aws-lambda";
 import type { z } from "zod";
 import { AppError, httpStatusOf, InvalidRequestError, toClientError } from "../domain/errors.ts";
 import { USER_ID_PATTERN } from "../domain/frames.ts";
@@ -17,7 +20,9 @@ export interface HttpRequest {
 const JSON_HEADERS = { "content-type": "application/json" };
 
 export const json = (statusCode: number, body?: unknown): HttpResult =>
-  body === undefined ? { statusCode } : { statusCode, headers: JSON_HEADERS, body: JSON.stringify(body) };
+  body === undefined
+    ? { statusCode }
+    : { statusCode, headers: JSON_HEADERS, body: JSON.stringify(body) };
 
 export function httpError(err: unknown, event: HttpEvent): HttpResult {
   const { code, message } = toClientError(err);
@@ -30,7 +35,8 @@ export function httpError(err: unknown, event: HttpEvent): HttpResult {
 /** The caller: API Gateway's JWT authorizer has verified the token and passes its claims. */
 function callerOf(event: HttpEvent): string {
   const sub = event.requestContext.authorizer?.jwt?.claims?.sub;
-  if (typeof sub !== "string" || !USER_ID_PATTERN.test(sub)) throw new AppError("unauthorized", "a valid token is required");
+  if (typeof sub !== "string" || !USER_ID_PATTERN.test(sub))
+    throw new AppError("unauthorized", "a valid token is required");
   return sub;
 }
 
@@ -47,13 +53,16 @@ export function userIdParam(event: HttpEvent, name = "userId"): string {
 export function parseBody<T extends z.ZodType>(event: HttpEvent, schema: T): z.infer<T> {
   let value: unknown;
   try {
-    const raw = event.isBase64Encoded ? Buffer.from(event.body ?? "", "base64").toString("utf8") : event.body;
+    const raw = event.isBase64Encoded
+      ? Buffer.from(event.body ?? "", "base64").toString("utf8")
+      : event.body;
     value = JSON.parse(raw ?? "");
   } catch {
     throw new InvalidRequestError("the body must be a JSON object");
   }
   const result = schema.safeParse(value);
-  if (!result.success) throw new InvalidRequestError(result.error.issues[0]?.message ?? "the body is invalid");
+  if (!result.success)
+    throw new InvalidRequestError(result.error.issues[0]?.message ?? "the body is invalid");
   return result.data;
 }
 

@@ -1,8 +1,10 @@
 // Structured logs (one JSON object a line, as CloudWatch Logs Insights reads them).
 
 export const log = {
-  info: (msg: string, detail: object = {}) => console.log(JSON.stringify({ level: "info", msg, ...detail })),
-  error: (msg: string, detail: object = {}) => console.error(JSON.stringify({ level: "error", msg, ...detail })),
+  info: (msg: string, detail: object = {}) =>
+    console.log(JSON.stringify({ level: "info", msg, ...detail })),
+  error: (msg: string, detail: object = {}) =>
+    console.error(JSON.stringify({ level: "error", msg, ...detail })),
 };
 
 export const describeError = (err: unknown) => ({

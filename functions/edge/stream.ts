@@ -10,7 +10,8 @@ export function decodeBatch(event: KinesisStreamEvent): StreamRecord[] {
   for (const r of event.Records) {
     const decoded = decodeEvent(Buffer.from(r.kinesis.data, "base64").toString("utf8"));
     if (decoded) out.push({ sequenceNumber: r.kinesis.sequenceNumber, event: decoded });
-    else log.error("unreadable stream record skipped", { sequenceNumber: r.kinesis.sequenceNumber });
+    else
+      log.error("unreadable stream record skipped", { sequenceNumber: r.kinesis.sequenceNumber });
   }
   return out;
 }

@@ -1,8 +1,15 @@
 // The WebSocket edge: turns API Gateway route events into validated frames, and results or thrown
 // errors into protocol replies. An error reply never closes the connection.
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
+import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import { AppError, toClientError } from "../domain/errors.ts";
-import { type Action, type Frame, parseFrame, parseFrameObject, requestIdOf, unknownActionMessage } from "../domain/frames.ts";
+import {
+  type Action,
+  type Frame,
+  parseFrame,
+  parseFrameObject,
+  requestIdOf,
+  unknownActionMessage,
+} from "../domain/frames.ts";
 import { describeError, log } from "./log.ts";
 
 /** A route event with the Lambda authorizer's context, as API Gateway passes it to every route. */
@@ -22,14 +29,17 @@ export type WsResult = { statusCode: number; body?: string };
 /** The authenticated caller of a route event; the authorizer ran on $connect, so its absence is a bug. */
 export function callerOf(event: WsEvent): WsContext {
   const userId = event.requestContext.authorizer?.userId;
-  if (typeof userId !== "string" || userId === "") throw new Error("route event has no authorizer userId");
+  if (typeof userId !== "string" || userId === "")
+    throw new Error("route event has no authorizer userId");
   return { userId, connectionId: event.requestContext.connectionId };
 }
 
 export function reply(type: string, requestId: string | undefined, fields: object = {}): WsResult {
   return {
     statusCode: 200,
-    body: JSON.stringify(requestId === undefined ? { type, ...fields } : { type, requestId, ...fields }),
+    body: JSON.stringify(
+      requestId === undefined ? { type, ...fields } : { type, requestId, ...fields },
+    ),
   };
 }
 
@@ -52,7 +62,10 @@ function peekRequestId(body: string | undefined): string | undefined {
 /** A handler for one action: `run` gets the valid frame and returns the reply fields (or nothing). */
 export function wsRoute<A extends Action>(
   action: A,
-  run: (frame: Frame<A>, ctx: WsContext) => Promise<{ type: string; [k: string]: unknown } | undefined>,
+  run: (
+    frame: Frame<A>,
+    ctx: WsContext,
+  ) => Promise<{ type: string; [k: string]: unknown } | undefined>,
 ) {
   return async (event: WsEvent): Promise<WsResult> => {
     const requestId = peekRequestId(event.body);

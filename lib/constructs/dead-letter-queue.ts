@@ -1,8 +1,7 @@
 // A dead-letter queue for a stream consumer: it receives the metadata (shard, sequence range) of a
 // batch that failed all its retries, so the shard moves on and an operator can replay the range.
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 
 export interface DeadLetterQueueProps {
@@ -22,11 +21,9 @@ export class DeadLetterQueue extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    NagSuppressions.addResourceSuppressions(this.queue, [
-      {
-        id: "AwsSolutions-SQS3",
-        reason: "This queue is itself the dead-letter destination of a Kinesis event source mapping.",
-      },
-    ]);
+    Validations.of(this.queue).acknowledge({
+      id: "AwsSolutions-SQS3",
+      reason: "This queue is itself the dead-letter destination of a Kinesis event source mapping.",
+    });
   }
 }

@@ -1,11 +1,10 @@
 // The Redis-compatible location cache: a Valkey replication group in cluster mode, Multi-AZ with
 // automatic failover, TLS and encryption at rest, an AUTH token kept in Secrets Manager, reachable
 // on its port only from the security group of the functions that use it.
-import { RemovalPolicy } from "aws-cdk-lib";
+import { RemovalPolicy, Validations } from "aws-cdk-lib";
 import { type IVpc, Peer, Port, SecurityGroup, SubnetType } from "aws-cdk-lib/aws-ec2";
 import { CfnReplicationGroup, CfnSubnetGroup } from "aws-cdk-lib/aws-elasticache";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 
 export const REDIS_PORT = 6379;
@@ -100,25 +99,24 @@ export class LocationCache extends Construct {
       preferredMaintenanceWindow: "sun:03:00-sun:04:00",
       snapshotWindow: "01:00-02:00",
     });
-    this.replicationGroup.addDependency(subnetGroup);
     this.replicationGroup.applyRemovalPolicy(props.retainData ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY);
 
     this.url = `rediss://${this.replicationGroup.attrConfigurationEndPointAddress}:${this.replicationGroup.attrConfigurationEndPointPort}`;
 
-    NagSuppressions.addResourceSuppressions(this.replicationGroup, [
+    Validations.of(this.replicationGroup).acknowledge(
       {
         id: "AwsSolutions-AEC5",
         reason:
           "The port is not a control: the group accepts TLS connections with the AUTH token, only from the client security group, in private subnets.",
       },
-    ]);
-    NagSuppressions.addResourceSuppressions(this.authSecret, [
+    );
+    Validations.of(this.authSecret).acknowledge(
       {
         id: "AwsSolutions-SMG4",
         reason:
           "Rotating an ElastiCache AUTH token needs a ModifyReplicationGroup ROTATE/SET sequence that the generic rotation Lambdas do not implement; rotate with a deployment (new secret version) until a dedicated rotation function exists.",
       },
-    ]);
+    );
   }
 
   /** The CacheClusterId of every node (`<group>-<shard 0001..>-<node 001..>`), for per-node metrics. */

@@ -5,6 +5,8 @@ import {
   FlowLogDestination,
   FlowLogTrafficType,
   GatewayVpcEndpointAwsService,
+  type IConnectable,
+  type InterfaceVpcEndpoint,
   InterfaceVpcEndpointAwsService,
   IpAddresses,
   SubnetType,
@@ -21,6 +23,8 @@ export interface NetworkProps {
 
 export class Network extends Construct {
   readonly vpc: Vpc;
+  /** Closed by default: callers open them to the security groups that need them. */
+  readonly interfaceEndpoints: InterfaceVpcEndpoint[];
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -45,15 +49,21 @@ export class Network extends Construct {
     });
     // The hot path (PutRecord on every location update) and the cold start (the Redis AUTH token)
     // stay off the NAT gateway: cheaper per GB and no dependency on it.
-    this.vpc.addInterfaceEndpoint("Kinesis", {
-      service: InterfaceVpcEndpointAwsService.KINESIS_STREAMS,
-      subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
-      privateDnsEnabled: true,
-    });
-    this.vpc.addInterfaceEndpoint("SecretsManager", {
-      service: InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-      subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
-      privateDnsEnabled: true,
-    });
+    const endpoint = (id: string, service: InterfaceVpcEndpointAwsService) =>
+      this.vpc.addInterfaceEndpoint(id, {
+        service,
+        subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
+        privateDnsEnabled: true,
+        open: false,
+      });
+    this.interfaceEndpoints = [
+      endpoint("Kinesis", InterfaceVpcEndpointAwsService.KINESIS_STREAMS),
+      endpoint("SecretsManager", InterfaceVpcEndpointAwsService.SECRETS_MANAGER),
+    ];
+  }
+
+  /** Let functions behind this security group call the interface endpoints (HTTPS). */
+  allowEndpointsFrom(peer: IConnectable): void {
+    for (const endpoint of this.interfaceEndpoints) endpoint.connections.allowDefaultPortFrom(peer);
   }
 }

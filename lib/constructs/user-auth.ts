@@ -1,15 +1,14 @@
 // The Cognito user pool that issues the users' tokens (their `sub` is the userId) and its public app
 // client. Confirming a sign-up runs the post-confirmation trigger, which creates the profile.
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import {
   AccountRecovery,
   FeaturePlan,
-  UserOperation,
+  UserPoolOperation,
   UserPool,
   type UserPoolClient,
 } from "aws-cdk-lib/aws-cognito";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 
 export interface UserAuthProps {
@@ -46,7 +45,7 @@ export class UserAuth extends Construct {
       deletionProtection: props.retainData,
       removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-    this.userPool.addTrigger(UserOperation.POST_CONFIRMATION, props.postConfirmation);
+    this.userPool.addTrigger(UserPoolOperation.POST_CONFIRMATION, props.postConfirmation);
 
     this.client = this.userPool.addClient("AppClient", {
       userPoolClientName: `${props.namePrefix}-app`,
@@ -61,18 +60,18 @@ export class UserAuth extends Construct {
       refreshTokenValidity: Duration.days(30),
     });
 
-    NagSuppressions.addResourceSuppressions(this.userPool, [
+    Validations.of(this.userPool).acknowledge(
       {
         id: "AwsSolutions-COG2",
         reason:
           "MFA stays optional for a consumer app (users sign up from their phone); the tokens only grant access to the user's own data and friends' opted-in positions.",
       },
       {
-        id: "AwsSolutions-COG3",
+        id: "AwsSolutions-COG8",
         reason:
           "Threat protection (advanced security) requires the Cognito Plus feature plan, a per-MAU cost decided per stage; the pool uses the Essentials plan.",
       },
-    ]);
+    );
   }
 
   /** The issuer that signs this pool's tokens (the JWT authorizer's `iss`). */

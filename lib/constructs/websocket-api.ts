@@ -1,6 +1,6 @@
 // The WebSocket API: a Lambda authorizer on $connect (token in the query string), one route per
 // entry of routes.ts, two-way so that route replies reach the client, and a throttled, logged stage.
-import { RemovalPolicy } from "aws-cdk-lib";
+import { RemovalPolicy, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import { CfnAccount } from "aws-cdk-lib/aws-apigateway";
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from "aws-cdk-lib/aws-apigatewayv2";
@@ -9,7 +9,6 @@ import { WebSocketLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integra
 import { ManagedPolicy, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import { NagSuppressions } from "cdk-nag";
 import { Construct } from "constructs";
 import type { Throttle } from "../config.ts";
 
@@ -103,26 +102,17 @@ export class RealtimeApi extends Construct {
       const account = new CfnAccount(this, "Account", { cloudWatchRoleArn: role.roleArn });
       account.applyRemovalPolicy(RemovalPolicy.RETAIN);
       this.stage.node.addDependency(account);
-      NagSuppressions.addResourceSuppressions(role, [
-        {
-          id: "AwsSolutions-IAM4",
+      Validations.of(role).acknowledge({
+          id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
           reason:
             "AmazonAPIGatewayPushToCloudWatchLogs is the documented policy of the account-level API Gateway logging role; it must cover every API's log groups in the account.",
-          appliesTo: ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"],
-        },
-      ]);
+      });
     }
 
-    NagSuppressions.addResourceSuppressions(
-      this.api,
-      [
-        {
-          id: "AwsSolutions-APIG4",
-          reason:
-            "WebSocket APIs authorize only $connect (a Lambda authorizer verifying the Cognito token); every other route runs on that authorized connection.",
-        },
-      ],
-      true,
-    );
+    Validations.of(this.api).acknowledge({
+      id: "AwsSolutions-APIG4",
+      reason:
+        "WebSocket APIs authorize only $connect (a Lambda authorizer verifying the Cognito token); every other route runs on that authorized connection.",
+    });
   }
 }

@@ -11,7 +11,12 @@ export interface HttpReply {
   body: unknown;
 }
 
-export async function http(method: string, path: string, token?: string, body?: unknown): Promise<HttpReply> {
+export async function http(
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+): Promise<HttpReply> {
   const res = await fetch(`${httpUrl()}${path}`, {
     method,
     headers: {
@@ -62,7 +67,9 @@ export class Session {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       ws.once("open", () => resolve(new Session(ws)));
-      ws.once("unexpected-response", (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
+      ws.once("unexpected-response", (_req, res) =>
+        reject(new Error(`handshake refused: ${res.statusCode}`)),
+      );
       ws.once("error", reject);
     });
   }
@@ -78,7 +85,10 @@ export class Session {
       const found = this.frames.slice(from).find(match);
       if (found) return found;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`);
+      if (left <= 0)
+        throw new Error(
+          `no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -112,4 +122,7 @@ export class Session {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A point `metres` north of (lat, lon). */
-export const north = (lat: number, lon: number, metres: number) => ({ lat: lat + metres / 111_195, lon });
+export const north = (lat: number, lon: number, metres: number) => ({
+  lat: lat + metres / 111_195,
+  lon,
+});

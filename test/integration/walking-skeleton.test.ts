@@ -13,13 +13,19 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
 
-const isPushAbout = (userId: string, state = "nearby") => (f: Frame) =>
-  f.type === "friends" &&
-  Array.isArray(f.updates) &&
-  (f.updates as { userId: string; state: string }[]).some((u) => u.userId === userId && u.state === state);
+const isPushAbout =
+  (userId: string, state = "nearby") =>
+  (f: Frame) =>
+    f.type === "friends" &&
+    Array.isArray(f.updates) &&
+    (f.updates as { userId: string; state: string }[]).some(
+      (u) => u.userId === userId && u.state === state,
+    );
 
 const updateAbout = (f: Frame, userId: string) =>
-  (f.updates as { userId: string; state: string; distanceM?: number; lat?: number }[]).find((u) => u.userId === userId);
+  (f.updates as { userId: string; state: string; distanceM?: number; lat?: number }[]).find(
+    (u) => u.userId === userId,
+  );
 
 describe("local stack basics", () => {
   it("reports health", async () => {
@@ -57,23 +63,34 @@ describe("local stack basics", () => {
 describe("profile and friends API", () => {
   it("reads and updates the profile", async () => {
     const alice = await newUser("alice");
-    expect((await http("GET", "/me", alice.token)).body).toEqual({ userId: alice.userId, displayName: "alice" });
+    expect((await http("GET", "/me", alice.token)).body).toEqual({
+      userId: alice.userId,
+      displayName: "alice",
+    });
     const put = await http("PUT", "/me", alice.token, { displayName: "Alice A." });
     expect(put).toEqual({ status: 200, body: { userId: alice.userId, displayName: "Alice A." } });
     const bad = await http("PUT", "/me", alice.token, { displayName: "" });
     expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ error: { code: "invalid_request", message: expect.stringContaining("displayName") } });
+    expect(bad.body).toMatchObject({
+      error: { code: "invalid_request", message: expect.stringContaining("displayName") },
+    });
   });
 
   it("runs the friend request life cycle", async () => {
     const alice = await newUser("alice");
     const bob = await newUser("bob");
-    expect(await http("POST", "/friends/requests", alice.token, { userId: alice.userId })).toMatchObject({
+    expect(
+      await http("POST", "/friends/requests", alice.token, { userId: alice.userId }),
+    ).toMatchObject({
       status: 400,
       body: { error: { code: "invalid_request" } },
     });
-    expect((await http("POST", "/friends/requests", alice.token, { userId: "nobody-xyz-404" })).status).toBe(404);
-    expect((await http("POST", "/friends/requests", alice.token, { userId: "bad id!" })).status).toBe(400);
+    expect(
+      (await http("POST", "/friends/requests", alice.token, { userId: "nobody-xyz-404" })).status,
+    ).toBe(404);
+    expect(
+      (await http("POST", "/friends/requests", alice.token, { userId: "bad id!" })).status,
+    ).toBe(400);
 
     expect(await http("POST", "/friends/requests", alice.token, { userId: bob.userId })).toEqual({
       status: 201,
@@ -85,10 +102,14 @@ describe("profile and friends API", () => {
     };
     expect(bobRequests.incoming.map((r) => r.userId)).toEqual([alice.userId]);
     expect(bobRequests.outgoing).toEqual([]);
-    const aliceRequests = (await http("GET", "/friends/requests", alice.token)).body as { outgoing: { userId: string }[] };
+    const aliceRequests = (await http("GET", "/friends/requests", alice.token)).body as {
+      outgoing: { userId: string }[];
+    };
     expect(aliceRequests.outgoing.map((r) => r.userId)).toEqual([bob.userId]);
 
-    expect((await http("POST", `/friends/requests/${bob.userId}/accept`, alice.token)).status).toBe(404);
+    expect((await http("POST", `/friends/requests/${bob.userId}/accept`, alice.token)).status).toBe(
+      404,
+    );
     expect(await http("POST", `/friends/requests/${alice.userId}/accept`, bob.token)).toEqual({
       status: 200,
       body: { status: "friends" },
@@ -96,8 +117,12 @@ describe("profile and friends API", () => {
     const friends = (await http("GET", "/friends", alice.token)).body as {
       friends: { userId: string; displayName: string; since: number }[];
     };
-    expect(friends.friends).toEqual([{ userId: bob.userId, displayName: "bob", since: expect.any(Number) }]);
-    expect((await http("POST", "/friends/requests", bob.token, { userId: alice.userId })).status).toBe(409);
+    expect(friends.friends).toEqual([
+      { userId: bob.userId, displayName: "bob", since: expect.any(Number) },
+    ]);
+    expect(
+      (await http("POST", "/friends/requests", bob.token, { userId: alice.userId })).status,
+    ).toBe(409);
 
     expect((await http("DELETE", `/friends/${bob.userId}`, alice.token)).status).toBe(204);
     expect((await http("GET", "/friends", bob.token)).body).toEqual({ friends: [] });
@@ -114,8 +139,13 @@ describe("profile and friends API", () => {
       body: { status: "friends" },
     });
     await http("POST", "/friends/requests", carol.token, { userId: alice.userId });
-    expect((await http("DELETE", `/friends/requests/${carol.userId}`, alice.token)).status).toBe(204);
-    expect((await http("GET", "/friends/requests", carol.token)).body).toEqual({ incoming: [], outgoing: [] });
+    expect((await http("DELETE", `/friends/requests/${carol.userId}`, alice.token)).status).toBe(
+      204,
+    );
+    expect((await http("GET", "/friends/requests", carol.token)).body).toEqual({
+      incoming: [],
+      outgoing: [],
+    });
   });
 });
 
@@ -126,7 +156,9 @@ describe("bad frames", () => {
     s.send("this is not json");
     expect(await s.next((f) => f.type === "error")).toMatchObject({ code: "invalid_json" });
     s.send("[1,2]");
-    expect(await s.next((f) => f.type === "error", 5000, 1)).toMatchObject({ code: "invalid_json" });
+    expect(await s.next((f) => f.type === "error", 5000, 1)).toMatchObject({
+      code: "invalid_json",
+    });
     expect(await s.request({ foo: 1 })).toMatchObject({ type: "error", code: "unknown_action" });
     expect(await s.request({ action: "fly" })).toMatchObject({
       type: "error",
@@ -161,7 +193,10 @@ describe("bad frames", () => {
     const pong = await s.request({ action: "ping" });
     expect(pong.type).toBe("pong");
     expect(s.ws.readyState).toBe(s.ws.OPEN);
-    expect((await http("GET", "/me/history", alice.token)).body).toEqual({ items: [], cursor: null });
+    expect((await http("GET", "/me/history", alice.token)).body).toEqual({
+      items: [],
+      cursor: null,
+    });
   });
 });
 
@@ -192,7 +227,9 @@ describe("locations, fan-out and history", () => {
 
     // bob learns that alice came online, then that she moved 300 m further away.
     const first = await bobWs.next(isPushAbout(alice.userId));
-    expect(Math.abs((updateAbout(first, alice.userId)?.distanceM ?? 0) - 1000)).toBeLessThanOrEqual(2);
+    expect(Math.abs((updateAbout(first, alice.userId)?.distanceM ?? 0) - 1000)).toBeLessThanOrEqual(
+      2,
+    );
     const moved = north(SEOUL.lat, SEOUL.lon, 1300);
     const mark = bobWs.frames.length;
     aliceWs.send({ action: "location", ...moved, accuracyM: 8, ts: Date.now() });
@@ -204,7 +241,9 @@ describe("locations, fan-out and history", () => {
       lon: moved.lon,
       precision: "precise",
     });
-    expect(Math.abs((updateAbout(push, alice.userId)?.distanceM ?? 0) - 1300)).toBeLessThanOrEqual(2);
+    expect(Math.abs((updateAbout(push, alice.userId)?.distanceM ?? 0) - 1300)).toBeLessThanOrEqual(
+      2,
+    );
 
     await sleep(500);
     expect(carolWs.pushes()).toEqual([]);
@@ -272,10 +311,17 @@ describe("locations, fan-out and history", () => {
     aliceWs.send({ action: "location", ...north(SEOUL.lat, SEOUL.lon, 405) });
     aliceWs.send({ action: "location", ...p3 });
 
-    let items: { lat: number; lon: number; at: number; clientTs: number | null; accuracyM: number | null }[] = [];
+    let items: {
+      lat: number;
+      lon: number;
+      at: number;
+      clientTs: number | null;
+      accuracyM: number | null;
+    }[] = [];
     for (let i = 0; i < 50 && items.length < 3; i++) {
       await sleep(100);
-      items = ((await http("GET", "/me/history", alice.token)).body as { items: typeof items }).items;
+      items = ((await http("GET", "/me/history", alice.token)).body as { items: typeof items })
+        .items;
     }
     expect(items.map((i) => i.lat)).toEqual([p3.lat, p2.lat, p1.lat]);
     expect(items[2]).toMatchObject({ lon: p1.lon, clientTs: ts, accuracyM: 5 });
@@ -284,13 +330,18 @@ describe("locations, fan-out and history", () => {
     expect(newest).toBeGreaterThan(middle ?? 0);
     expect(middle).toBeGreaterThan(oldest ?? 0);
 
-    const page1 = (await http("GET", "/me/history?limit=2", alice.token)).body as { items: unknown[]; cursor: string };
+    const page1 = (await http("GET", "/me/history?limit=2", alice.token)).body as {
+      items: unknown[];
+      cursor: string;
+    };
     expect(page1.items).toHaveLength(2);
-    const page2 = (await http("GET", `/me/history?limit=2&cursor=${page1.cursor}`, alice.token)).body as {
+    const page2 = (await http("GET", `/me/history?limit=2&cursor=${page1.cursor}`, alice.token))
+      .body as {
       items: { lat: number }[];
     };
     expect(page2.items.map((i) => i.lat)).toEqual([p1.lat]);
-    const ranged = (await http("GET", `/me/history?from=${middle}&to=${middle}`, alice.token)).body as {
+    const ranged = (await http("GET", `/me/history?from=${middle}&to=${middle}`, alice.token))
+      .body as {
       items: { lat: number }[];
     };
     expect(ranged.items.map((i) => i.lat)).toEqual([p2.lat]);

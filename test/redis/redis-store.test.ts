@@ -14,7 +14,13 @@ const north = (m: number) => ({ lat: HOME.lat + m / 111_195, lon: HOME.lon });
 const uid = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 const write = (userId: string, p: { lat: number; lon: number }, at: number, accuracyM?: number) =>
   store.writeLocation(
-    { userId, ...p, at, cell: geohashEncode(p.lat, p.lon, 4), ...(accuracyM === undefined ? {} : { accuracyM }) },
+    {
+      userId,
+      ...p,
+      at,
+      cell: geohashEncode(p.lat, p.lon, 4),
+      ...(accuracyM === undefined ? {} : { accuracyM }),
+    },
     policy,
   );
 
@@ -45,7 +51,11 @@ describe("writeLocation", () => {
     const small = await write(u, north(20), T0 + 5000);
     expect(small.publish).toBe(false);
     // The presence is refreshed and the newest position stored, the published marker kept.
-    expect(await redis.hmget(`loc:{${u}}`, "at", "pubAt", "acc")).toEqual([String(T0 + 5000), String(T0), null]);
+    expect(await redis.hmget(`loc:{${u}}`, "at", "pubAt", "acc")).toEqual([
+      String(T0 + 5000),
+      String(T0),
+      null,
+    ]);
 
     expect((await write(u, north(31), T0 + 6000)).publish).toBe(true);
     expect((await write(u, north(35), T0 + 7000)).publish).toBe(false);
@@ -65,7 +75,11 @@ describe("writeLocation", () => {
     const u = uid("alice");
     await write(u, HOME, T0);
     const moved = await write(u, north(100), T0 + 1000);
-    expect(moved.previousPublished).toEqual({ lat: String(HOME.lat), lon: String(HOME.lon), at: String(T0) });
+    expect(moved.previousPublished).toEqual({
+      lat: String(HOME.lat),
+      lon: String(HOME.lon),
+      at: String(T0),
+    });
     expect(await store.rollbackPublish(u, moved)).toBe(true);
     expect(await redis.hget(`loc:{${u}}`, "pubAt")).toBe(String(T0));
     expect((await write(u, north(100), T0 + 2000)).publish).toBe(true);

@@ -31,10 +31,16 @@ function world(opts: {
   publishedAt?: Record<string, number>;
 }) {
   const movers = new Map<string, MoverState>(
-    Object.entries(opts.subs).map(([u, s]) => [u, { subscribers: s, publishedAt: opts.publishedAt?.[u] }]),
+    Object.entries(opts.subs).map(([u, s]) => [
+      u,
+      { subscribers: s, publishedAt: opts.publishedAt?.[u] },
+    ]),
   );
   const connections = new Map<string, ConnectionState>(
-    Object.entries(opts.conns).map(([c, v]) => [c, { userId: v.userId, nearby: new Set(v.nearby ?? []) }]),
+    Object.entries(opts.conns).map(([c, v]) => [
+      c,
+      { userId: v.userId, nearby: new Set(v.nearby ?? []) },
+    ]),
   );
   return { movers, connections, positions: new Map(Object.entries(opts.positions)), config };
 }
@@ -69,7 +75,14 @@ describe("planFanout", () => {
     expect(plan.pushes[0]).toEqual({
       connectionId: "b1",
       updates: [
-        { userId: "alice", state: "nearby", ...north(1300), distanceM: 1300, at: NOW, precision: "precise" },
+        {
+          userId: "alice",
+          state: "nearby",
+          ...north(1300),
+          distanceM: 1300,
+          at: NOW,
+          precision: "precise",
+        },
       ],
       sequenceNumbers: [rec.sequenceNumber],
       nearbyAdd: ["alice"],
@@ -78,13 +91,21 @@ describe("planFanout", () => {
   });
 
   it("sends nothing for a friend outside the radius who was not nearby", () => {
-    const w = world({ subs: { alice: ["b1"] }, conns: { b1: { userId: "bob" } }, positions: { bob: HOME } });
+    const w = world({
+      subs: { alice: ["b1"] },
+      conns: { b1: { userId: "bob" } },
+      positions: { bob: HOME },
+    });
     expect(planFanout({ ...w, records: [position("alice", north(8100))] }).pushes).toEqual([]);
   });
 
   it("applies hysteresis: a nearby friend stays nearby within radius + margin, then goes away once", () => {
     const w = (nearby: string[]) =>
-      world({ subs: { alice: ["b1"] }, conns: { b1: { userId: "bob", nearby } }, positions: { bob: HOME } });
+      world({
+        subs: { alice: ["b1"] },
+        conns: { b1: { userId: "bob", nearby } },
+        positions: { bob: HOME },
+      });
     const edge = planFanout({ ...w(["alice"]), records: [position("alice", north(8400))] });
     expect(edge.pushes[0]?.updates[0]).toMatchObject({ state: "nearby", distanceM: 8400 });
     expect(edge.pushes[0]?.nearbyAdd).toEqual([]);
@@ -93,7 +114,10 @@ describe("planFanout", () => {
     expect(notYet.pushes).toEqual([]);
 
     const gone = planFanout({ ...w(["alice"]), records: [position("alice", north(8600))] });
-    expect(gone.pushes[0]).toMatchObject({ updates: [{ userId: "alice", state: "away" }], nearbyRemove: ["alice"] });
+    expect(gone.pushes[0]).toMatchObject({
+      updates: [{ userId: "alice", state: "away" }],
+      nearbyRemove: ["alice"],
+    });
     const silent = planFanout({ ...w([]), records: [position("alice", north(8600))] });
     expect(silent.pushes).toEqual([]);
   });
@@ -120,7 +144,9 @@ describe("planFanout", () => {
       ["carol", "nearby"],
       ["alice", "nearby"],
     ]);
-    expect(plan.pushes[0]?.updates.find((u) => u.userId === "alice")).toMatchObject({ distanceM: 150 });
+    expect(plan.pushes[0]?.updates.find((u) => u.userId === "alice")).toMatchObject({
+      distanceM: 150,
+    });
   });
 
   it("drops a record superseded by a newer published position", () => {
@@ -130,8 +156,12 @@ describe("planFanout", () => {
       positions: { bob: HOME },
       publishedAt: { alice: NOW },
     });
-    expect(planFanout({ ...w, records: [position("alice", north(10), NOW - 5)] }).pushes).toEqual([]);
-    expect(planFanout({ ...w, records: [position("alice", north(10), NOW)] }).pushes).toHaveLength(1);
+    expect(planFanout({ ...w, records: [position("alice", north(10), NOW - 5)] }).pushes).toEqual(
+      [],
+    );
+    expect(planFanout({ ...w, records: [position("alice", north(10), NOW)] }).pushes).toHaveLength(
+      1,
+    );
   });
 
   it("reports offline friends away only where they were nearby", () => {
@@ -142,7 +172,10 @@ describe("planFanout", () => {
     });
     const plan = planFanout({ ...w, records: [offline("alice")] });
     expect(plan.pushes).toEqual([
-      expect.objectContaining({ connectionId: "b1", updates: [{ userId: "alice", state: "away" }] }),
+      expect.objectContaining({
+        connectionId: "b1",
+        updates: [{ userId: "alice", state: "away" }],
+      }),
     ]);
   });
 
@@ -180,7 +213,11 @@ describe("planFanout", () => {
   });
 
   it("never pushes a user's own moves to their own connections", () => {
-    const w = world({ subs: { alice: ["a1"] }, conns: { a1: { userId: "alice" } }, positions: { alice: HOME } });
+    const w = world({
+      subs: { alice: ["a1"] },
+      conns: { a1: { userId: "alice" } },
+      positions: { alice: HOME },
+    });
     expect(planFanout({ ...w, records: [position("alice", north(10))] }).pushes).toEqual([]);
   });
 });

@@ -58,7 +58,10 @@ describe("frame validation", () => {
     [{ lat: 0, lon: 180.01 }, "lon must be a number between -180 and 180"],
     [{ lat: 0, lon: 0, accuracyM: -1 }, "accuracyM must be a number >= 0"],
     [{ lat: 0, lon: 0, ts: 1.5 }, "ts must be a timestamp in epoch milliseconds"],
-    [{ lat: 0, lon: 0, requestId: "x".repeat(65) }, "requestId must be a string of at most 64 characters"],
+    [
+      { lat: 0, lon: 0, requestId: "x".repeat(65) },
+      "requestId must be a string of at most 64 characters",
+    ],
   ])("names the field of a bad location frame %j", (fields, message) => {
     expect(codeOf(() => validateFrame("location", { action: "location", ...fields }))).toEqual({
       code: "invalid_request",
@@ -67,19 +70,23 @@ describe("frame validation", () => {
   });
 
   it("bounds the page size and checks user ids", () => {
-    expect(codeOf(() => validateFrame("init", { action: "init", lat: 0, lon: 0, limit: 101 })).message).toBe(
-      "limit must be an integer between 1 and 100",
+    expect(
+      codeOf(() => validateFrame("init", { action: "init", lat: 0, lon: 0, limit: 101 })).message,
+    ).toBe("limit must be an integer between 1 and 100");
+    expect(
+      codeOf(() => validateFrame("subscribe", { action: "subscribe", friendId: "" })).message,
+    ).toMatch(/^friendId must be/);
+    expect(codeOf(() => validateFrame("subscribe", { action: "subscribe" })).message).toBe(
+      "friendId is required",
     );
-    expect(codeOf(() => validateFrame("subscribe", { action: "subscribe", friendId: "" })).message).toMatch(
-      /^friendId must be/,
-    );
-    expect(codeOf(() => validateFrame("subscribe", { action: "subscribe" })).message).toBe("friendId is required");
-    expect(validateFrame("subscribe", { action: "subscribe", friendId: "bob.smith@x-y_z" }).friendId).toBe(
-      "bob.smith@x-y_z",
-    );
+    expect(
+      validateFrame("subscribe", { action: "subscribe", friendId: "bob.smith@x-y_z" }).friendId,
+    ).toBe("bob.smith@x-y_z");
   });
 
   it("refuses a frame routed to the wrong action", () => {
-    expect(codeOf(() => parseFrame("ping", JSON.stringify({ action: "init" }))).code).toBe("unknown_action");
+    expect(codeOf(() => parseFrame("ping", JSON.stringify({ action: "init" }))).code).toBe(
+      "unknown_action",
+    );
   });
 });

@@ -29,7 +29,10 @@ describe("haversineM", () => {
     const b = { lat: -12.3, lon: -45.6 };
     expect(haversineM(a, b)).toBeCloseTo(haversineM(b, a), 6);
     expect(haversineM(a, a)).toBe(0);
-    expect(haversineM({ lat: 0, lon: 0 }, { lat: 0, lon: 180 })).toBeCloseTo(Math.PI * EARTH_RADIUS_M, 3);
+    expect(haversineM({ lat: 0, lon: 0 }, { lat: 0, lon: 180 })).toBeCloseTo(
+      Math.PI * EARTH_RADIUS_M,
+      3,
+    );
   });
 
   it("crosses the antimeridian the short way", () => {

@@ -1,0 +1,40 @@
+// Runs before `npm start` and `npm test`: installs what a fresh clone lacks. Dependencies with
+// `npm ci` when node_modules is missing or older than package-lock.json; redis-server through
+// apt-get where that is possible, otherwise a one-line message naming the package.
+import { execSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const stamp = join(root, "node_modules", ".nf-lock-hash");
+const lockHash = createHash("sha256").update(readFileSync(join(root, "package-lock.json"))).digest("hex");
+
+if (!existsSync(stamp) || readFileSync(stamp, "utf8") !== lockHash) {
+  console.error("ensure-deps: installing dependencies (npm ci)");
+  execSync("npm ci --no-audit --no-fund", { cwd: root, stdio: "inherit" });
+  writeFileSync(stamp, lockHash);
+}
+
+const onPath = (bin) =>
+  (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, bin)));
+
+if (!process.env.REDIS_SERVER_BIN && !onPath("redis-server") && !existsSync("/usr/bin/redis-server")) {
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const canApt = onPath("apt-get");
+  if (isRoot && canApt) {
+    console.error("ensure-deps: installing redis-server (apt-get install redis-server)");
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+    const r = spawnSync("apt-get", ["install", "-y", "-qq", "redis-server"], { stdio: "inherit", env });
+    if (r.status !== 0) {
+      console.error("ensure-deps: apt-get could not install redis-server; install the package redis-server");
+      process.exit(1);
+    }
+  } else {
+    console.error(
+      "ensure-deps: redis-server is missing: install the package redis-server (e.g. sudo apt-get install redis-server, brew install redis)",
+    );
+    process.exit(1);
+  }
+}

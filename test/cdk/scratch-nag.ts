@@ -1,0 +1,11 @@
+import { App } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { stageConfigFromContext } from "../../lib/config.ts";
+import { NearbyFriendsStack } from "../../lib/nearby-friends-stack.ts";
+const app = new App({ context: { stage: "test" } });
+const stack = new NearbyFriendsStack(app, "T", { config: stageConfigFromContext(app.node) });
+const t0 = Date.now();
+app.synth();
+console.error("synth ms", Date.now() - t0);
+const report = new AwsSolutionsChecks().validateScope(stack);
+for (const v of report.violations) console.log(v.severity, v.ruleName, v.violatingResources.map((r) => r.constructPath).join(" | "));

@@ -1,0 +1,306 @@
+// Handlers end to end over real Redis, with the AWS services mocked to drive the failure paths:
+// Kinesis down, a gone connection, throttling, DynamoDB leaving items unprocessed.
+import "aws-sdk-client-mock-vitest/extend";
+import { randomUUID } from "node:crypto";
+import {
+  ApiGatewayManagementApiClient,
+  GoneException,
+  PostToConnectionCommand,
+} from "@aws-sdk/client-apigatewaymanagementapi";
+import { KinesisClient, PutRecordCommand } from "@aws-sdk/client-kinesis";
+import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { KinesisStreamEvent } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import type { WsEvent, WsResult } from "../../functions/edge/ws.ts";
+
+type WsHandler = (e: WsEvent) => Promise<WsResult>;
+type StreamHandler = (
+  e: KinesisStreamEvent,
+) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+
+const kinesis = mockClient(KinesisClient);
+const dynamo = mockClient(DynamoDBDocumentClient);
+const management = mockClient(ApiGatewayManagementApiClient);
+let redis: Redis;
+let handlers: {
+  location: WsHandler;
+  init: WsHandler;
+  fanout: StreamHandler;
+  history: StreamHandler;
+};
+
+const HOME = { lat: 37.5665, lon: 126.978 };
+const uid = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
+
+const wsEvent = (
+  routeKey: string,
+  userId: string,
+  body: object,
+  connectionId = uid("conn"),
+): WsEvent =>
+  ({
+    requestContext: { routeKey, eventType: "MESSAGE", connectionId, authorizer: { userId } },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  }) as unknown as WsEvent;
+
+let seq = 1000;
+const streamEvent = (...events: object[]): KinesisStreamEvent => ({
+  Records: events.map((e) => ({
+    kinesis: {
+      kinesisSchemaVersion: "1.0",
+      partitionKey: "p",
+      sequenceNumber: String(++seq),
+      data: Buffer.from(JSON.stringify(e)).toString("base64"),
+      approximateArrivalTimestamp: Date.now() / 1000,
+    },
+    eventSource: "aws:kinesis",
+    eventVersion: "1.0",
+    eventID: `shard:${seq}`,
+    eventName: "aws:kinesis:record",
+    invokeIdentityArn: "arn",
+    awsRegion: "us-east-1",
+    eventSourceARN: "arn",
+  })),
+});
+
+beforeAll(async () => {
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    REDIS_URL: inject("redisUrl"),
+    LOCATION_STREAM: "location-events-test",
+    USERS_TABLE: "Users-test",
+    FRIENDSHIPS_TABLE: "Friendships-test",
+    HISTORY_TABLE: "LocationHistory-test",
+    CONNECTIONS_ENDPOINT: "https://example.execute-api.us-east-1.amazonaws.com/test",
+  });
+  redis = new Redis(inject("redisUrl"));
+  handlers = {
+    location: (await import("../../functions/ws-location.ts")).handler,
+    init: (await import("../../functions/ws-init.ts")).handler,
+    fanout: (await import("../../functions/stream-fanout.ts")).handler,
+    history: (await import("../../functions/stream-history.ts")).handler,
+  };
+});
+afterAll(async () => {
+  await redis.quit();
+  const { closeSharedRedis } = await import("../../functions/adapters/redis-client.ts");
+  await closeSharedRedis();
+});
+beforeEach(() => {
+  kinesis.reset();
+  dynamo.reset();
+  management.reset();
+});
+
+describe("location handler", () => {
+  it("reports a Kinesis failure as unavailable and lets the client's retry be published", async () => {
+    const alice = uid("alice");
+    kinesis.on(PutRecordCommand).rejects(new Error("stream down"));
+    const failed = await handlers.location(
+      wsEvent("location", alice, { action: "location", ...HOME, requestId: "r9" }),
+    );
+    expect(JSON.parse(failed.body ?? "{}")).toEqual({
+      type: "error",
+      requestId: "r9",
+      code: "unavailable",
+      message: "the location stream is unavailable, retry with backoff",
+    });
+    expect(await redis.hget(`loc:{${alice}}`, "pubAt")).toBeNull();
+
+    kinesis.reset();
+    kinesis.on(PutRecordCommand).resolves({ SequenceNumber: "1", ShardId: "s" });
+    const ok = await handlers.location(wsEvent("location", alice, { action: "location", ...HOME }));
+    expect(ok).toEqual({ statusCode: 200 });
+    expect(kinesis).toHaveReceivedCommandTimes(PutRecordCommand, 1);
+    const input = kinesis.commandCalls(PutRecordCommand)[0]?.args[0].input;
+    expect(input?.PartitionKey).toBe(alice);
+    expect(JSON.parse(Buffer.from(input?.Data ?? new Uint8Array()).toString())).toMatchObject({
+      v: 1,
+      kind: "position",
+      userId: alice,
+      lat: HOME.lat,
+      lon: HOME.lon,
+    });
+  });
+
+  it("answers a bad frame without touching Redis or Kinesis", async () => {
+    const alice = uid("alice");
+    const res = await handlers.location(
+      wsEvent("location", alice, { action: "location", lat: 200, lon: 0 }),
+    );
+    expect(JSON.parse(res.body ?? "{}")).toMatchObject({ code: "invalid_request" });
+    expect(await redis.exists(`loc:{${alice}}`)).toBe(0);
+    expect(kinesis).toHaveReceivedCommandTimes(PutRecordCommand, 0);
+  });
+
+  it("reports a DynamoDB failure during init as unavailable", async () => {
+    kinesis.on(PutRecordCommand).resolves({});
+    dynamo.on(QueryCommand).rejects(
+      Object.assign(new Error("throttled"), {
+        name: "ProvisionedThroughputExceededException",
+        $metadata: {},
+      }),
+    );
+    const res = await handlers.init(
+      wsEvent("init", uid("alice"), { action: "init", ...HOME, requestId: "i1" }),
+    );
+    expect(JSON.parse(res.body ?? "{}")).toMatchObject({
+      type: "error",
+      requestId: "i1",
+      code: "unavailable",
+    });
+  });
+});
+
+describe("fan-out handler", () => {
+  async function friendWatching(mover: string) {
+    const viewer = uid("bob");
+    const conn = uid("conn");
+    await redis.hset(`cx:{${conn}}`, "userId", viewer, "connectedAt", "0");
+    await redis.sadd(`conn:{${viewer}}`, conn);
+    await redis.sadd(`subs:{${mover}}`, conn);
+    await redis.hset(
+      `loc:{${viewer}}`,
+      "lat",
+      String(HOME.lat),
+      "lon",
+      String(HOME.lon),
+      "at",
+      String(Date.now()),
+    );
+    return { viewer, conn };
+  }
+  const moved = (userId: string) => ({
+    v: 1,
+    kind: "position",
+    userId,
+    lat: HOME.lat + 0.01,
+    lon: HOME.lon,
+    at: Date.now(),
+  });
+
+  it("cleans up a connection the Management API reports gone, and tells friends its user is offline", async () => {
+    const alice = uid("alice");
+    const { viewer, conn } = await friendWatching(alice);
+    management
+      .on(PostToConnectionCommand)
+      .rejects(new GoneException({ message: "gone", $metadata: {} }));
+    kinesis.on(PutRecordCommand).resolves({});
+    const res = await handlers.fanout(streamEvent(moved(alice)));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(management).toHaveReceivedCommandWith(PostToConnectionCommand, { ConnectionId: conn });
+    expect(await redis.exists(`cx:{${conn}}`, `loc:{${viewer}}`)).toBe(0);
+    expect(await redis.sismember(`conn:{${viewer}}`, conn)).toBe(0);
+    expect(await redis.sismember(`subs:{${alice}}`, conn)).toBe(0);
+    const offline = kinesis.commandCalls(PutRecordCommand)[0]?.args[0].input;
+    expect(JSON.parse(Buffer.from(offline?.Data ?? new Uint8Array()).toString())).toMatchObject({
+      kind: "offline",
+      userId: viewer,
+    });
+  });
+
+  it("retries a throttled post and reports nothing failed when it then succeeds", async () => {
+    const alice = uid("alice");
+    const { conn } = await friendWatching(alice);
+    management
+      .on(PostToConnectionCommand)
+      .rejectsOnce(
+        Object.assign(new Error("slow down"), {
+          name: "ThrottlingException",
+          $metadata: { httpStatusCode: 429 },
+        }),
+      )
+      .resolves({});
+    const res = await handlers.fanout(streamEvent(moved(alice)));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 2);
+    const sent = management.commandCalls(PostToConnectionCommand)[1]?.args[0].input;
+    expect(JSON.parse(Buffer.from(sent?.Data as Uint8Array).toString())).toMatchObject({
+      type: "friends",
+      updates: [{ userId: alice, state: "nearby", distanceM: 1112 }],
+    });
+    expect(await redis.sismember(`near:{${conn}}`, alice)).toBe(1);
+  });
+
+  it("reports the records of a failed post as batch item failures", async () => {
+    const alice = uid("alice");
+    const carol = uid("carol");
+    await friendWatching(alice);
+    management
+      .on(PostToConnectionCommand)
+      .rejects(Object.assign(new Error("boom"), { $metadata: { httpStatusCode: 500 } }));
+    const event = streamEvent(moved(alice), moved(carol));
+    const res = await handlers.fanout(event);
+    expect(res.batchItemFailures).toEqual([
+      { itemIdentifier: event.Records[0]?.kinesis.sequenceNumber },
+    ]);
+  });
+
+  it("skips an unreadable record instead of blocking the shard", async () => {
+    const res = await handlers.fanout(streamEvent({ v: 99, kind: "teleport" }));
+    expect(res.batchItemFailures).toEqual([]);
+  });
+});
+
+describe("history handler", () => {
+  const position = (userId: string, at: number) => ({
+    v: 1,
+    kind: "position",
+    userId,
+    lat: 1,
+    lon: 2,
+    at,
+    clientTs: 5,
+  });
+
+  it("retries unprocessed items and writes idempotent keys", async () => {
+    const alice = uid("alice");
+    const event = streamEvent(position(alice, 1_763_770_000_000), {
+      v: 1,
+      kind: "offline",
+      userId: alice,
+      at: 1,
+    });
+    const first = event.Records[0]?.kinesis.sequenceNumber;
+    dynamo
+      .on(BatchWriteCommand)
+      .resolvesOnce({
+        UnprocessedItems: {
+          "LocationHistory-test": [
+            { PutRequest: { Item: { userId: alice, sk: `1763770000000#${first}` } } },
+          ],
+        },
+      })
+      .resolves({});
+    const res = await handlers.history(event);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(dynamo).toHaveReceivedCommandTimes(BatchWriteCommand, 2);
+    const item =
+      dynamo.commandCalls(BatchWriteCommand)[1]?.args[0].input.RequestItems?.[
+        "LocationHistory-test"
+      ]?.[0]?.PutRequest?.Item;
+    expect(item).toEqual({
+      userId: alice,
+      sk: `1763770000000#${first}`,
+      lat: 1,
+      lon: 2,
+      at: 1_763_770_000_000,
+      clientTs: 5,
+      expiresAt: 1_763_770_000 + 30 * 86_400,
+    });
+  });
+
+  it("reports the records it could not write", async () => {
+    dynamo.on(BatchWriteCommand).rejects(Object.assign(new Error("down"), { $metadata: {} }));
+    const event = streamEvent(position(uid("alice"), 1_763_770_000_000));
+    const res = await handlers.history(event);
+    expect(res.batchItemFailures).toEqual([
+      { itemIdentifier: event.Records[0]?.kinesis.sequenceNumber },
+    ]);
+  });
+});
