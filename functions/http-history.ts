@@ -1,11 +1,12 @@
-// HTTP API: the caller's location history (GET /me/history).
+// HTTP API: the caller's location history (GET /me/history, DELETE /me/history).
 import { z } from "zod";
-import { queryHistory } from "./app/history.ts";
+import { eraseHistory, queryHistory } from "./app/history.ts";
 import { InvalidRequestError } from "./domain/errors.ts";
 import { httpRoutes, json } from "./edge/http.ts";
-import { historyRepo } from "./wiring.ts";
+import { historyRepo, now, publisher, redisStore } from "./wiring.ts";
 
 const deps = { history: historyRepo() };
+const publisherAtStart = publisher();
 
 const epochMs = (field: string) =>
   z
@@ -33,5 +34,12 @@ export const handler = httpRoutes({
       throw new InvalidRequestError(parsed.error.issues[0]?.message ?? "invalid query");
     const q = parsed.data;
     return json(200, await queryHistory(deps, userId, { ...q, limit: q.limit ?? 100 }));
+  },
+  "DELETE /me/history": async ({ userId }) => {
+    await eraseHistory(
+      { ...deps, store: await redisStore(), publisher: publisherAtStart, now },
+      userId,
+    );
+    return json(204);
   },
 });

@@ -24,7 +24,10 @@ export const HTTP_ROUTES = {
   "DELETE /friends/requests/{userId}": "http-friends",
   "GET /friends": "http-friends",
   "DELETE /friends/{userId}": "http-friends",
+  "GET /me/settings": "http-settings",
+  "PUT /me/settings": "http-settings",
   "GET /me/history": "http-history",
+  "DELETE /me/history": "http-history",
 } as const;
 
 export const AUTHORIZER_ENTRY = "ws-authorizer";

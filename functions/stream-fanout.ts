@@ -4,19 +4,22 @@ import { fanOut } from "./app/fanout.ts";
 import { numberEnv } from "./config.ts";
 import { log } from "./edge/log.ts";
 import { batchFailures, decodeBatch } from "./edge/stream.ts";
-import { notifier, now, publisher, redisStore, tunables } from "./wiring.ts";
+import { notifier, now, publisher, redisStore, tunables, usersRepo } from "./wiring.ts";
 
 const t = tunables();
 const config = { radiusM: t.radiusM, leaveMarginM: t.leaveMarginM, maxAgeMs: 30_000 };
 const concurrency = numberEnv("POST_CONCURRENCY", 32, process.env, { min: 1 });
 const notifierAtStart = notifier();
 const publisherAtStart = publisher();
+const usersAtStart = usersRepo();
 
 export const handler = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
   const records = decodeBatch(event);
+  const store = await redisStore();
   const result = await fanOut(
     {
-      store: await redisStore(),
+      store,
+      settings: { users: usersAtStart, cache: store },
       notifier: notifierAtStart,
       publisher: publisherAtStart,
       config,

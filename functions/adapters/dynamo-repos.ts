@@ -10,7 +10,9 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { DEFAULT_SETTINGS, normalizeSettings, type Settings } from "../domain/settings.ts";
 
 export interface UserProfile {
   userId: string;
@@ -49,22 +51,59 @@ export class UsersRepo {
   }
 
   async displayNames(userIds: readonly string[]): Promise<Map<string, string | null>> {
-    const out = new Map<string, string | null>();
-    for (let i = 0; i < userIds.length; i += 100) {
-      let request: Record<string, { Keys: Record<string, unknown>[] }> | undefined = {
-        [this.table]: { Keys: userIds.slice(i, i + 100).map((userId) => ({ userId })) },
-      };
-      for (let attempt = 0; request && attempt < 5; attempt++) {
+    const items = await this.batchGet(userIds, "userId, displayName");
+    return new Map(
+      items.map((i) => [i.userId as string, (i.displayName as string | undefined) ?? null]),
+    );
+  }
+
+  async getSettings(userId: string): Promise<Settings> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { userId }, ProjectionExpression: "settings" }),
+    );
+    return normalizeSettings(out.Item?.settings);
+  }
+
+  async putSettings(userId: string, settings: Settings): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { userId },
+        UpdateExpression: "SET settings = :s",
+        ExpressionAttributeValues: { ":s": settings },
+      }),
+    );
+  }
+
+  /** Settings of many users (defaults for users without any). */
+  async settingsOf(userIds: readonly string[]): Promise<Map<string, Settings>> {
+    const items = await this.batchGet(userIds, "userId, settings");
+    const out = new Map(userIds.map((u) => [u, DEFAULT_SETTINGS]));
+    for (const i of items) out.set(i.userId as string, normalizeSettings(i.settings));
+    return out;
+  }
+
+  private async batchGet(
+    userIds: readonly string[],
+    projection: string,
+  ): Promise<Record<string, unknown>[]> {
+    const unique = [...new Set(userIds)];
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = unique
+        .slice(i, i + 100)
+        .map((userId) => ({ userId }));
+      for (let attempt = 0; keys?.length && attempt < 5; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 25 * 2 ** attempt));
         const res: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({ RequestItems: request }),
+          new BatchGetCommand({
+            RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: projection } },
+          }),
         );
-        for (const item of res.Responses?.[this.table] ?? []) {
-          out.set(item.userId as string, (item.displayName as string | undefined) ?? null);
-        }
-        const rest = res.UnprocessedKeys?.[this.table]?.Keys;
-        request = rest?.length ? { [this.table]: { Keys: rest } } : undefined;
+        out.push(...(res.Responses?.[this.table] ?? []));
+        keys = res.UnprocessedKeys?.[this.table]?.Keys;
       }
-      if (request) throw new Error("BatchGetItem left unprocessed keys after retries");
+      if (keys?.length) throw new Error("BatchGetItem left unprocessed keys after retries");
     }
     return out;
   }

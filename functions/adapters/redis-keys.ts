@@ -8,7 +8,11 @@ export const keys = {
   connection: (connectionId: string) => `cx:{${connectionId}}`,
   nearby: (connectionId: string) => `near:{${connectionId}}`,
   geoCell: (cell: string) => `geo:{${cell}}`,
+  settings: (userId: string) => `settings:{${userId}}`,
 } as const;
 
 /** API Gateway's maximum connection life is 2 h; connection keys outlive it by 10 minutes. */
 export const CONNECTION_TTL_S = 2 * 3600 + 600;
+
+/** Settings are a read-through cache of DynamoDB, replaced on every change. */
+export const SETTINGS_TTL_S = 3600;

@@ -2,8 +2,9 @@
 // connections, per-user subscriber sets and per-connection "nearby" sets. Multi-key reads are
 // issued together so that ioredis auto-pipelining sends them in one round trip (per node).
 import type { Result } from "ioredis";
+import { normalizeSettings, type Settings } from "../domain/settings.ts";
 import type { RedisClient } from "./redis-client.ts";
-import { CONNECTION_TTL_S, keys } from "./redis-keys.ts";
+import { CONNECTION_TTL_S, keys, SETTINGS_TTL_S } from "./redis-keys.ts";
 
 /**
  * Store a position and decide whether to publish it, atomically over the user's own key.
@@ -244,6 +245,15 @@ export class RedisStore {
     return { offline: true };
   }
 
+  /** Delete a user's current position and its index entry (the user erased their data). */
+  async erasePosition(userId: string): Promise<void> {
+    const cell = await this.redis.hget(keys.location(userId), "cell");
+    await Promise.all([
+      this.redis.del(keys.location(userId)),
+      ...(cell ? [this.redis.zrem(keys.geoCell(cell), userId)] : []),
+    ]);
+  }
+
   /** The user that holds a connection, or null when the connection is gone. */
   async connectionUser(connectionId: string): Promise<string | null> {
     return this.redis.hget(keys.connection(connectionId), "userId");
@@ -267,6 +277,31 @@ export class RedisStore {
     const tx = this.redis.multi().del(k);
     if (userIds.length > 0) tx.sadd(k, ...userIds).expire(k, CONNECTION_TTL_S);
     await tx.exec();
+  }
+
+  /** Cached settings of many users, in one round trip; absent where the cache has none. */
+  async cachedSettings(userIds: readonly string[]): Promise<Map<string, Settings>> {
+    const unique = [...new Set(userIds)];
+    const rows = await Promise.all(unique.map((u) => this.redis.get(keys.settings(u))));
+    const out = new Map<string, Settings>();
+    unique.forEach((u, i) => {
+      const raw = rows[i];
+      if (raw === null || raw === undefined) return;
+      try {
+        out.set(u, normalizeSettings(JSON.parse(raw)));
+      } catch {
+        // an unreadable entry is a miss: it is read again from the table and replaced
+      }
+    });
+    return out;
+  }
+
+  async cacheSettings(entries: ReadonlyMap<string, Settings>): Promise<void> {
+    await Promise.all(
+      [...entries].map(([u, settings]) =>
+        this.redis.set(keys.settings(u), JSON.stringify(settings), "EX", SETTINGS_TTL_S),
+      ),
+    );
   }
 
   /**

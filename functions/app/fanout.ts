@@ -11,12 +11,20 @@ import {
   planFanout,
   type StreamRecord,
 } from "../domain/fanout-plan.ts";
+import { DEFAULT_SETTINGS, visibilityFor } from "../domain/settings.ts";
+import { resolveSettings, type SettingsDeps } from "./settings.ts";
 
 export interface FanoutDeps {
   store: Pick<
     RedisStore,
-    "moverStates" | "connectionStates" | "positions" | "applyFanoutChanges" | "forgetDeadConnection"
+    | "moverStates"
+    | "connectionStates"
+    | "positions"
+    | "applyFanoutChanges"
+    | "forgetDeadConnection"
+    | "cachedSettings"
   >;
+  settings: SettingsDeps;
   notifier: Notifier;
   publisher: EventPublisher;
   config: FanoutConfig;
@@ -37,15 +45,32 @@ export async function fanOut(
   const latest = latestPerUser(records, deps.now(), deps.config.maxAgeMs);
   if (latest.length === 0) return { failedSequenceNumbers: [], posts: 0, gone: 0 };
 
-  const movers = await deps.store.moverStates(latest.map((r) => r.event.userId));
+  const moverIds = latest.map((r) => r.event.userId);
+  // Round 1: subscribers, published marker and cached settings of every mover.
+  const [movers, cached] = await Promise.all([
+    deps.store.moverStates(moverIds),
+    deps.store.cachedSettings(moverIds),
+  ]);
+  const settings = await resolveSettings(deps.settings, moverIds, cached);
+  const now = deps.now();
   const connectionIds = [...new Set([...movers.values()].flatMap((m) => m.subscribers))];
+  // Round 2: the users of those connections and who is nearby on each.
   const connections = await deps.store.connectionStates(connectionIds);
   const viewers = [
     ...new Set([...connections.values()].flatMap((c) => (c.userId === null ? [] : [c.userId]))),
   ];
+  // Round 3: where those users are.
   const positions = await deps.store.positions(viewers);
 
-  const plan = planFanout({ records: latest, movers, connections, positions, config: deps.config });
+  const plan = planFanout({
+    records: latest,
+    movers,
+    connections,
+    positions,
+    config: deps.config,
+    visibility: (mover, viewer) =>
+      visibilityFor(settings.get(mover) ?? DEFAULT_SETTINGS, viewer, now),
+  });
 
   const results = await mapWithConcurrency(plan.pushes, deps.concurrency, (push) =>
     deps.notifier.post(push.connectionId, { type: "friends", updates: push.updates }),

@@ -1,5 +1,7 @@
 // Use cases of location history: the stream consumer's idempotent writes, and the paged query.
 import type { HistoryItem, HistoryRepo } from "../adapters/dynamo-repos.ts";
+import type { EventPublisher } from "../adapters/kinesis-publisher.ts";
+import type { RedisStore } from "../adapters/redis-store.ts";
 import { InvalidRequestError } from "../domain/errors.ts";
 import type { PositionEvent } from "../domain/events.ts";
 
@@ -92,4 +94,18 @@ export async function queryHistory(
       ? Buffer.from(JSON.stringify({ sk: pageOut.lastKey.sk })).toString("base64url")
       : null,
   };
+}
+
+export interface EraseDeps {
+  history: Pick<HistoryRepo, "deleteAll">;
+  store: Pick<RedisStore, "erasePosition">;
+  publisher: EventPublisher;
+  now: () => number;
+}
+
+/** Erase the user's current position and stored history; friends who saw the user get `away`. */
+export async function eraseHistory(deps: EraseDeps, userId: string): Promise<void> {
+  await deps.store.erasePosition(userId);
+  await deps.publisher.publish({ v: 1, kind: "offline", userId, at: deps.now() });
+  await deps.history.deleteAll(userId);
 }

@@ -74,3 +74,20 @@ export async function recordLocation(
   }
   return { at: outcome.at, published: true };
 }
+
+/**
+ * Publish the user's stored position again (after a settings change), so that the fan-out applies
+ * the new settings at once. Nothing to do for a user who is offline.
+ */
+export async function republishLocation(
+  deps: LocationDeps & { store: Pick<RedisStore, "positions"> },
+  userId: string,
+): Promise<boolean> {
+  const p = (await deps.store.positions([userId])).get(userId);
+  if (!p) return false;
+  await recordLocation(
+    { ...deps, tunables: { ...deps.tunables, heartbeatS: 0 } },
+    { userId, lat: p.lat, lon: p.lon, accuracyM: p.accuracyM },
+  );
+  return true;
+}

@@ -5,7 +5,15 @@ import type { RedisStore } from "../adapters/redis-store.ts";
 import type { Tunables } from "../config.ts";
 import { NotFriendsError } from "../domain/errors.ts";
 import { type LocationDeps, recordLocation } from "./location.ts";
-import { decodeCursor, type FriendPosition, nearbyFriends, type Page, page } from "./snapshot.ts";
+import type { SettingsDeps } from "./settings.ts";
+import {
+  decodeCursor,
+  type FriendPosition,
+  nearbyFriends,
+  type Page,
+  page,
+  type SnapshotDeps,
+} from "./snapshot.ts";
 
 export interface FriendsSource {
   friendIds(userId: string): Promise<string[]>;
@@ -23,11 +31,20 @@ export interface SessionDeps extends LocationDeps {
       | "unsubscribe"
       | "replaceNearby"
       | "applyFanoutChanges"
+      | "cachedSettings"
     >;
   publisher: EventPublisher;
   friends: FriendsSource;
+  settings: SettingsDeps;
   tunables: Tunables;
 }
+
+const snapshotDeps = (deps: SessionDeps): SnapshotDeps => ({
+  store: deps.store,
+  settings: deps.settings,
+  radiusM: deps.tunables.radiusM,
+  now: deps.now,
+});
 
 export const DEFAULT_PAGE_SIZE = 20;
 
@@ -69,11 +86,7 @@ export async function init(deps: SessionDeps, input: InitInput): Promise<InitRes
   const written = await recordLocation(deps, input);
   const friendIds = await deps.friends.friendIds(input.userId);
   await deps.store.subscribe(input.connectionId, friendIds);
-  const all = await nearbyFriends(
-    { store: deps.store, radiusM: deps.tunables.radiusM },
-    input,
-    friendIds,
-  );
+  const all = await nearbyFriends(snapshotDeps(deps), input.userId, input, friendIds);
   await deps.store.replaceNearby(
     input.connectionId,
     all.map((f) => f.userId),
@@ -97,11 +110,7 @@ export async function nextPage(
   const self = (await deps.store.positions([userId])).get(userId);
   if (!self) return { friends: [], cursor: null };
   const friendIds = await deps.friends.friendIds(userId);
-  const all = await nearbyFriends(
-    { store: deps.store, radiusM: deps.tunables.radiusM },
-    self,
-    friendIds,
-  );
+  const all = await nearbyFriends(snapshotDeps(deps), userId, self, friendIds);
   return page(all, offset, limit ?? DEFAULT_PAGE_SIZE);
 }
 
@@ -117,11 +126,7 @@ export async function subscribe(
   await deps.store.subscribe(connectionId, [friendId]);
   const self = (await deps.store.positions([userId])).get(userId);
   if (!self) return null;
-  const [nearby] = await nearbyFriends(
-    { store: deps.store, radiusM: deps.tunables.radiusM },
-    self,
-    [friendId],
-  );
+  const [nearby] = await nearbyFriends(snapshotDeps(deps), userId, self, [friendId]);
   if (nearby) {
     await deps.store.applyFanoutChanges({
       nearbyAdd: [[connectionId, friendId]],

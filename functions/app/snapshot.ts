@@ -1,8 +1,10 @@
-// Use case: the nearby-friends snapshot (init / nearbyFriends): friends online and within the
-// radius, nearest first, paged with an opaque cursor.
+// Use case: the nearby-friends snapshot (init / nearbyFriends / subscribe): friends online, sharing
+// with the viewer and within the radius, nearest first, paged with an opaque cursor.
 import type { RedisStore } from "../adapters/redis-store.ts";
 import { InvalidRequestError } from "../domain/errors.ts";
 import { haversineM, type LatLon } from "../domain/geo.ts";
+import { shownPosition, visibilityFor } from "../domain/settings.ts";
+import { resolveSettings, type SettingsDeps } from "./settings.ts";
 
 export interface FriendPosition {
   userId: string;
@@ -14,22 +16,43 @@ export interface FriendPosition {
 }
 
 export interface SnapshotDeps {
-  store: Pick<RedisStore, "positions">;
+  store: Pick<RedisStore, "positions" | "cachedSettings">;
+  settings: SettingsDeps;
   radiusM: number;
+  now: () => number;
 }
 
-/** Every friend within the radius of `self`, nearest first (ties by userId, so pages are stable). */
+/** Every friend the viewer may see within the radius of `self`, nearest first (ties by userId). */
 export async function nearbyFriends(
   deps: SnapshotDeps,
+  viewerId: string,
   self: LatLon,
   friendIds: readonly string[],
 ): Promise<FriendPosition[]> {
-  const positions = await deps.store.positions(friendIds);
+  // Positions and cached settings share a round trip (auto-pipelining); misses go to the table.
+  const [positions, cached] = await Promise.all([
+    deps.store.positions(friendIds),
+    deps.store.cachedSettings(friendIds),
+  ]);
+  const online = [...positions.keys()];
+  const settings = await resolveSettings(deps.settings, online, cached);
+  const now = deps.now();
   const out: FriendPosition[] = [];
   for (const [userId, p] of positions) {
-    const distanceM = Math.round(haversineM(self, p));
+    const s = settings.get(userId);
+    const visibility = s ? visibilityFor(s, viewerId, now) : "precise";
+    if (visibility === "hidden") continue;
+    const shown = shownPosition(p, visibility);
+    const distanceM = Math.round(haversineM(self, shown));
     if (distanceM <= deps.radiusM) {
-      out.push({ userId, lat: p.lat, lon: p.lon, distanceM, at: p.at, precision: "precise" });
+      out.push({
+        userId,
+        lat: shown.lat,
+        lon: shown.lon,
+        distanceM,
+        at: p.at,
+        precision: visibility,
+      });
     }
   }
   return out.sort((a, b) => a.distanceM - b.distanceM || (a.userId < b.userId ? -1 : 1));

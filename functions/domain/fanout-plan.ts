@@ -2,7 +2,8 @@
 // changes out. No I/O here, so every rule (latest wins, staleness, hysteresis, coalescing, privacy)
 // is unit-tested directly.
 import type { LocationEvent } from "./events.ts";
-import { APPROXIMATE_PRECISION, haversineM, type LatLon, snapToCellCentre } from "./geo.ts";
+import { haversineM, type LatLon } from "./geo.ts";
+import { type FriendVisibility, shownPosition } from "./settings.ts";
 
 export interface StreamRecord {
   sequenceNumber: string;
@@ -16,7 +17,7 @@ export interface FanoutConfig {
   maxAgeMs: number;
 }
 
-export type Visibility = "precise" | "approximate" | "hidden";
+export type Visibility = FriendVisibility;
 
 export type FriendUpdate =
   | {
@@ -141,7 +142,7 @@ export function planFanout(input: PlanInput): Plan {
       }
       const viewerAt = input.positions.get(viewer);
       if (!viewerAt) continue;
-      const shown = seen === "approximate" ? snapToCellCentre(event, APPROXIMATE_PRECISION) : event;
+      const shown = shownPosition(event, seen);
       const distanceM = haversineM(viewerAt, shown);
       const limit = wasNearby
         ? input.config.radiusM + input.config.leaveMarginM

@@ -8,7 +8,12 @@ import {
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { KinesisClient, PutRecordCommand } from "@aws-sdk/client-kinesis";
-import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
 import type { KinesisStreamEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { Redis } from "ioredis";
@@ -158,6 +163,10 @@ describe("location handler", () => {
 });
 
 describe("fan-out handler", () => {
+  beforeEach(() => {
+    // Nobody in these tests has settings of their own: everyone shares precisely.
+    dynamo.on(BatchGetCommand).resolves({ Responses: { "Users-test": [] } });
+  });
   async function friendWatching(mover: string) {
     const viewer = uid("bob");
     const conn = uid("conn");

@@ -1,0 +1,750 @@
+// Assertion tests of the CDK stack: routes and functions follow functions/routes.ts, every function
+// is bundled, IAM stays least-privilege, data is encrypted, consumers fail safely, alarms exist, and
+// cdk-nag's AwsSolutions pack finds nothing unacknowledged. The stack is synthesized once.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENV } from "../../functions/config.ts";
+import {
+  AUTHORIZER_ENTRY,
+  HTTP_ROUTES,
+  STREAM_CONSUMERS,
+  WS_ROUTES,
+} from "../../functions/routes.ts";
+import { StageConfigError, stageConfigFromContext } from "../../lib/config.ts";
+import { NearbyFriendsStack } from "../../lib/nearby-friends-stack.ts";
+
+const STAGE = "test";
+const PREFIX = `nearby-friends-${STAGE}`;
+
+/** Every entry the stack must deploy, recomputed here from the route table. */
+const ENTRIES = [
+  ...new Set<string>([
+    AUTHORIZER_ENTRY,
+    ...Object.values(WS_ROUTES),
+    ...Object.values(HTTP_ROUTES),
+    ...Object.values(STREAM_CONSUMERS),
+    "cognito-post-confirmation",
+  ]),
+];
+const SESSION_ENTRIES = Object.values(WS_ROUTES).filter(
+  (e) => e !== "ws-default" && e !== "ws-ping",
+);
+const REDIS_ENTRIES = [...new Set([...SESSION_ENTRIES, STREAM_CONSUMERS.fanout, "http-friends"])];
+
+interface CfnResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DeletionPolicy?: string;
+}
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+function synthStack(
+  context: Record<string, unknown>,
+  outdir: string,
+): { stack: NearbyFriendsStack; app: App } {
+  const app = new App({ context, outdir });
+  const stack = new NearbyFriendsStack(app, `NearbyFriends-${String(context.stage)}`, {
+    config: stageConfigFromContext(app.node),
+  });
+  return { stack, app };
+}
+
+let outdir: string;
+let stack: NearbyFriendsStack;
+let template: Template;
+let resources: Record<string, CfnResource>;
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), "nearby-friends-cdk-"));
+  const synth = synthStack({ stage: STAGE }, outdir);
+  stack = synth.stack;
+  synth.app.synth();
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, CfnResource>;
+});
+
+afterAll(() => {
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+function ofType(type: string): [string, CfnResource][] {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+/** The one resource of a type (the template must hold exactly one). */
+function only(type: string): [string, CfnResource] {
+  const found = ofType(type);
+  const first = found[0];
+  if (found.length !== 1 || !first) throw new Error(`expected one ${type}, found ${found.length}`);
+  return first;
+}
+
+function prop<T = unknown>(resource: CfnResource, name: string): T {
+  return resource.Properties?.[name] as T;
+}
+
+/** The function deployed for an entry (found by its physical name) and its logical id. */
+function functionOf(entry: string): [string, CfnResource] {
+  const found = ofType("AWS::Lambda::Function").find(
+    ([, r]) => prop(r, "FunctionName") === `${PREFIX}-${entry}`,
+  );
+  if (!found) throw new Error(`no function for ${entry}`);
+  return found;
+}
+
+const functionId = (entry: string): string => functionOf(entry)[0];
+
+function functionEnv(entry: string): Record<string, unknown> {
+  return prop<{ Variables: Record<string, unknown> }>(functionOf(entry)[1], "Environment")
+    .Variables;
+}
+
+/** The statements of the policies attached to an entry's execution role. */
+function statementsOf(entry: string): Statement[] {
+  const roleId = prop<{ "Fn::GetAtt": [string, string] }>(functionOf(entry)[1], "Role")[
+    "Fn::GetAtt"
+  ][0];
+  const roleRef = JSON.stringify({ Ref: roleId });
+  return ofType("AWS::IAM::Policy")
+    .filter(([, p]) => prop<unknown[]>(p, "Roles").some((r) => JSON.stringify(r) === roleRef))
+    .flatMap(([, p]) => prop<{ Statement: Statement[] }>(p, "PolicyDocument").Statement);
+}
+
+function actionsOf(entry: string): string[] {
+  return statementsOf(entry).flatMap((s) => asArray(s.Action));
+}
+
+/** Every IAM statement of the template: managed-by-CDK policies and roles' inline policies. */
+function allStatements(): Statement[] {
+  const fromPolicies = ofType("AWS::IAM::Policy").flatMap(
+    ([, p]) => prop<{ Statement: Statement[] }>(p, "PolicyDocument").Statement,
+  );
+  const fromRoles = ofType("AWS::IAM::Role").flatMap(([, r]) =>
+    (
+      prop<{ PolicyDocument: { Statement: Statement[] } }[] | undefined>(r, "Policies") ?? []
+    ).flatMap((p) => p.PolicyDocument.Statement),
+  );
+  return [...fromPolicies, ...fromRoles];
+}
+
+/** The target integration of a route, resolved through its `integrations/<id>` target. */
+function integrationOfRoute(route: CfnResource): CfnResource {
+  const target = JSON.stringify(prop(route, "Target"));
+  const id = /"Ref":"([^"]+)"/.exec(target)?.[1];
+  const integration = id === undefined ? undefined : resources[id];
+  if (!integration) throw new Error(`route ${String(prop(route, "RouteKey"))} has no integration`);
+  return integration;
+}
+
+function routeByKey(routeKey: string): [string, CfnResource] {
+  const found = ofType("AWS::ApiGatewayV2::Route").find(
+    ([, r]) => prop(r, "RouteKey") === routeKey,
+  );
+  if (!found) throw new Error(`no route ${routeKey}`);
+  return found;
+}
+
+describe("functions", () => {
+  it("deploys one function per distinct entry of routes.ts, named after the stage", () => {
+    const names = ofType("AWS::Lambda::Function")
+      .map(([, r]) => prop<string>(r, "FunctionName"))
+      .filter((n) => typeof n === "string" && n.startsWith(PREFIX));
+    expect(names.sort()).toEqual(ENTRIES.map((e) => `${PREFIX}-${e}`).sort());
+    for (const entry of ENTRIES) {
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        FunctionName: `${PREFIX}-${entry}`,
+        Runtime: "nodejs22.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        TracingConfig: { Mode: "Active" },
+        LoggingConfig: { LogGroup: Match.anyValue() },
+        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: "--enable-source-maps" }) },
+      });
+    }
+  });
+
+  it("bundles every entry with the local esbuild into an ESM file with a source map", () => {
+    for (const entry of ENTRIES) {
+      const key = prop<{ S3Key: string }>(functionOf(entry)[1], "Code").S3Key;
+      const assetDir = join(outdir, `asset.${key.replace(/\.zip$/, "")}`);
+      const bundle = join(assetDir, "index.mjs");
+      expect(existsSync(bundle), `${entry} bundle`).toBe(true);
+      expect(existsSync(join(assetDir, "index.mjs.map")), `${entry} source map`).toBe(true);
+      const code = readFileSync(bundle, "utf8");
+      expect(code.startsWith("import { createRequire } from 'module';"), `${entry} banner`).toBe(
+        true,
+      );
+      expect(code, `${entry} exports handler`).toMatch(
+        /export\s*\{[^}]*\bas handler\b[^}]*\}|export\s*\{[^}]*\bhandler\b/,
+      );
+    }
+  });
+
+  it("puts exactly the Redis users in the VPC, behind the cache's client security group", () => {
+    const [, cache] = only("AWS::ElastiCache::ReplicationGroup");
+    const cacheSg = JSON.stringify(prop(cache, "SecurityGroupIds"));
+    // The cache admits its port from one security group only, and that group is the functions'.
+    const ingress = ofType("AWS::EC2::SecurityGroupIngress").filter(([, r]) =>
+      cacheSg.includes(JSON.stringify(prop(r, "GroupId"))),
+    );
+    expect(ingress).toHaveLength(1);
+    const [, rule] = ingress[0] as [string, CfnResource];
+    expect(prop(rule, "FromPort")).toBe(6379);
+    expect(prop(rule, "ToPort")).toBe(6379);
+    expect(prop(rule, "CidrIp")).toBeUndefined();
+    const clientSg = prop(rule, "SourceSecurityGroupId");
+
+    for (const entry of ENTRIES) {
+      const vpcConfig = prop<{ SecurityGroupIds: unknown[] } | undefined>(
+        functionOf(entry)[1],
+        "VpcConfig",
+      );
+      if (REDIS_ENTRIES.includes(entry)) {
+        expect(vpcConfig?.SecurityGroupIds, entry).toEqual([clientSg]);
+      } else {
+        expect(vpcConfig, entry).toBeUndefined();
+      }
+    }
+  });
+
+  it("gives Redis users the TLS cluster URL and read access to the AUTH token secret only", () => {
+    const [secretId] = Object.keys(template.findResources("AWS::SecretsManager::Secret"));
+    for (const entry of REDIS_ENTRIES) {
+      const env = functionEnv(entry);
+      expect(JSON.stringify(env[ENV.redisUrl]), entry).toMatch(
+        /"rediss:\/\/".*ConfigurationEndPoint\.Address/,
+      );
+      expect(env[ENV.redisCluster], entry).toBe("true");
+      expect(env[ENV.redisAuthSecretArn], entry).toEqual({ Ref: secretId });
+      const secretStatements = statementsOf(entry).filter((s) =>
+        asArray(s.Action).includes("secretsmanager:GetSecretValue"),
+      );
+      expect(
+        secretStatements.map((s) => s.Resource),
+        entry,
+      ).toEqual([{ Ref: secretId }]);
+    }
+  });
+
+  it("sets the environment each handler reads, with the tunables from context defaults", () => {
+    for (const entry of [...SESSION_ENTRIES, STREAM_CONSUMERS.fanout]) {
+      expect(functionEnv(entry), entry).toMatchObject({
+        [ENV.locationStream]: { Ref: expect.any(String) },
+        RADIUS_M: "8047",
+        LEAVE_MARGIN_M: "500",
+        LOCATION_TTL_S: "600",
+        MIN_MOVE_M: "30",
+        HEARTBEAT_S: "60",
+        HISTORY_RETENTION_DAYS: "30",
+      });
+    }
+    for (const entry of SESSION_ENTRIES)
+      expect(functionEnv(entry), entry).toHaveProperty(ENV.friendshipsTable);
+    expect(functionEnv(STREAM_CONSUMERS.fanout)).toMatchObject({ POST_CONCURRENCY: "32" });
+    expect(functionEnv(STREAM_CONSUMERS.history)).toHaveProperty(ENV.historyTable);
+    expect(functionEnv(AUTHORIZER_ENTRY)).toMatchObject({
+      [ENV.userPoolId]: { Ref: expect.any(String) },
+      [ENV.userPoolClientId]: { Ref: expect.any(String) },
+    });
+    expect(functionEnv("http-profile")).toHaveProperty(ENV.usersTable);
+    expect(functionEnv("http-friends")).toHaveProperty(ENV.usersTable);
+    expect(functionEnv("http-friends")).toHaveProperty(ENV.friendshipsTable);
+    expect(functionEnv("http-history")).toHaveProperty(ENV.historyTable);
+    expect(functionEnv("cognito-post-confirmation")).toHaveProperty(ENV.usersTable);
+    for (const entry of [STREAM_CONSUMERS.fanout, "http-friends"]) {
+      const endpoint = JSON.stringify(functionEnv(entry)[ENV.connectionsEndpoint]);
+      expect(endpoint, entry).toContain('"https://"');
+      expect(endpoint, entry).toContain(".execute-api.");
+      expect(endpoint, entry).toContain(`/${STAGE}`);
+    }
+    for (const entry of ["ws-ping", "ws-default"]) {
+      expect(Object.keys(functionEnv(entry)), entry).toEqual(["NODE_OPTIONS"]);
+    }
+  });
+});
+
+describe("IAM", () => {
+  it("grants no wildcard action, and nothing on Resource * but X-Ray's segment upload", () => {
+    const statements = allStatements();
+    expect(statements.length).toBeGreaterThan(0);
+    for (const s of statements) {
+      const actions = asArray(s.Action);
+      for (const action of actions) expect(action, JSON.stringify(s)).not.toMatch(/^\*$|:\*$/);
+      const onEverything = asArray(s.Resource).includes("*");
+      if (onEverything) {
+        expect(
+          actions.every((a) => a === "xray:PutTraceSegments" || a === "xray:PutTelemetryRecords"),
+          JSON.stringify(s),
+        ).toBe(true);
+      }
+    }
+  });
+
+  it("lets only the fan-out and the friends API manage connections, on this stage's @connections path", () => {
+    const managers = ENTRIES.filter((e) => actionsOf(e).includes("execute-api:ManageConnections"));
+    expect(managers.sort()).toEqual([STREAM_CONSUMERS.fanout, "http-friends"].sort());
+    for (const entry of managers) {
+      const statement = statementsOf(entry).find((s) =>
+        asArray(s.Action).includes("execute-api:ManageConnections"),
+      );
+      for (const resource of asArray(statement?.Resource)) {
+        expect(JSON.stringify(resource)).toMatch(
+          new RegExp(`/${STAGE}/(POST|GET|DELETE)/@connections/\\*"`),
+        );
+      }
+    }
+  });
+
+  it("lets the session routes and the fan-out put records, and nobody else", () => {
+    const producers = ENTRIES.filter((e) => actionsOf(e).includes("kinesis:PutRecord"));
+    expect(producers.sort()).toEqual([...SESSION_ENTRIES, STREAM_CONSUMERS.fanout].sort());
+    for (const entry of producers) expect(actionsOf(entry), entry).toContain("kms:GenerateDataKey");
+  });
+
+  it("gives the history writer write-only access and the history API read-only access", () => {
+    expect(actionsOf(STREAM_CONSUMERS.history)).toContain("dynamodb:BatchWriteItem");
+    expect(actionsOf(STREAM_CONSUMERS.history)).not.toContain("dynamodb:Query");
+    expect(actionsOf("http-history")).toContain("dynamodb:Query");
+    expect(actionsOf("http-history")).not.toContain("dynamodb:PutItem");
+    expect(actionsOf("cognito-post-confirmation")).toContain("dynamodb:PutItem");
+    expect(actionsOf("ws-ping").filter((a) => !a.startsWith("xray:"))).toEqual([]);
+  });
+});
+
+describe("WebSocket API", () => {
+  it("routes on the body's action", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Api", {
+      ProtocolType: "WEBSOCKET",
+      RouteSelectionExpression: "$request.body.action",
+      Name: `${PREFIX}-ws`,
+    });
+  });
+
+  it("authorizes $connect with the token query parameter through the authorizer function", () => {
+    const authorizers = Object.entries(
+      template.findResources("AWS::ApiGatewayV2::Authorizer", {
+        Properties: { AuthorizerType: "REQUEST" },
+      }),
+    );
+    expect(authorizers).toHaveLength(1);
+    const [authorizerId, authorizer] = authorizers[0] as [string, CfnResource];
+    expect(prop(authorizer, "IdentitySource")).toEqual(["route.request.querystring.token"]);
+    expect(JSON.stringify(prop(authorizer, "AuthorizerUri"))).toContain(
+      `"${functionId(AUTHORIZER_ENTRY)}"`,
+    );
+    const [, connect] = routeByKey("$connect");
+    expect(prop(connect, "AuthorizationType")).toBe("CUSTOM");
+    expect(prop(connect, "AuthorizerId")).toEqual({ Ref: authorizerId });
+  });
+
+  it("has a route per WS_ROUTES key, served by its entry, two-way except $connect/$disconnect", () => {
+    const wsRoutes = ofType("AWS::ApiGatewayV2::Route").filter(([, r]) => {
+      const key = prop<string>(r, "RouteKey");
+      return !/^[A-Z]+ \//.test(key);
+    });
+    expect(wsRoutes.map(([, r]) => prop(r, "RouteKey")).sort()).toEqual(
+      Object.keys(WS_ROUTES).sort(),
+    );
+    for (const [routeKey, entry] of Object.entries(WS_ROUTES)) {
+      const [routeId, route] = routeByKey(routeKey);
+      expect(JSON.stringify(prop(integrationOfRoute(route), "IntegrationUri")), routeKey).toContain(
+        `"${functionId(entry)}"`,
+      );
+      const responses = ofType("AWS::ApiGatewayV2::RouteResponse").filter(
+        ([, r]) => JSON.stringify(prop(r, "RouteId")) === JSON.stringify({ Ref: routeId }),
+      );
+      const twoWay = routeKey !== "$connect" && routeKey !== "$disconnect";
+      expect(responses.length, routeKey).toBe(twoWay ? 1 : 0);
+      if (twoWay)
+        expect(prop(route, "RouteResponseSelectionExpression"), routeKey).toBe("$default");
+    }
+  });
+
+  it("deploys a throttled stage named after the stage, with JSON access logs", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: STAGE,
+      AutoDeploy: true,
+      DefaultRouteSettings: Match.objectLike({
+        ThrottlingRateLimit: 1000,
+        ThrottlingBurstLimit: 2000,
+      }),
+      AccessLogSettings: {
+        DestinationArn: { "Fn::GetAtt": [Match.anyValue(), "Arn"] },
+        Format: Match.stringLikeRegexp('"connectionId":"\\$context.connectionId"'),
+      },
+    });
+  });
+});
+
+describe("HTTP API", () => {
+  it("protects every HTTP_ROUTES route with the Cognito JWT authorizer and its entry", () => {
+    const authorizers = Object.keys(
+      template.findResources("AWS::ApiGatewayV2::Authorizer", {
+        Properties: {
+          AuthorizerType: "JWT",
+          IdentitySource: ["$request.header.Authorization"],
+          JwtConfiguration: {
+            Audience: [{ Ref: Match.anyValue() }],
+            Issuer: {
+              "Fn::Join": ["", Match.arrayWith(["https://cognito-idp.", ".amazonaws.com/"])],
+            },
+          },
+        },
+      }),
+    );
+    expect(authorizers).toHaveLength(1);
+    const httpRoutes = ofType("AWS::ApiGatewayV2::Route").filter(([, r]) =>
+      /^[A-Z]+ \//.test(prop(r, "RouteKey")),
+    );
+    expect(httpRoutes.map(([, r]) => prop(r, "RouteKey")).sort()).toEqual(
+      Object.keys(HTTP_ROUTES).sort(),
+    );
+    for (const [routeKey, entry] of Object.entries(HTTP_ROUTES)) {
+      const [, route] = routeByKey(routeKey);
+      expect(prop(route, "AuthorizationType"), routeKey).toBe("JWT");
+      expect(prop(route, "AuthorizerId"), routeKey).toEqual({ Ref: authorizers[0] });
+      expect(prop(integrationOfRoute(route), "IntegrationUri"), routeKey).toEqual({
+        "Fn::GetAtt": [functionId(entry), "Arn"],
+      });
+    }
+  });
+
+  it("deploys a throttled $default stage with access logs", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AutoDeploy: true,
+      DefaultRouteSettings: Match.objectLike({
+        ThrottlingRateLimit: 200,
+        ThrottlingBurstLimit: 400,
+      }),
+      AccessLogSettings: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp("requestId"),
+      },
+    });
+  });
+});
+
+describe("data at rest and in transit", () => {
+  it("encrypts the location stream with a rotated customer key, on-demand, 24 h retention", () => {
+    const keys = template.findResources("AWS::KMS::Key", {
+      Properties: { EnableKeyRotation: true },
+    });
+    template.hasResourceProperties("AWS::Kinesis::Stream", {
+      Name: `location-events-${STAGE}`,
+      StreamEncryption: {
+        EncryptionType: "KMS",
+        KeyId: { "Fn::GetAtt": [Match.anyValue(), "Arn"] },
+      },
+      StreamModeDetails: { StreamMode: "ON_DEMAND" },
+      RetentionPeriodHours: 24,
+    });
+    const [, stream] = only("AWS::Kinesis::Stream");
+    const keyId = prop<{ KeyId: { "Fn::GetAtt": [string, string] } }>(stream, "StreamEncryption")
+      .KeyId["Fn::GetAtt"][0];
+    expect(Object.keys(keys)).toContain(keyId);
+  });
+
+  it("encrypts, recovers and (on dev) may destroy the three tables", () => {
+    template.resourceCountIs("AWS::DynamoDB::Table", 3);
+    const tableProps = {
+      BillingMode: "PAY_PER_REQUEST",
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    };
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      ...tableProps,
+      TableName: `${PREFIX}-users`,
+      KeySchema: [{ AttributeName: "userId", KeyType: "HASH" }],
+    });
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      ...tableProps,
+      TableName: `${PREFIX}-friendships`,
+      KeySchema: [
+        { AttributeName: "userId", KeyType: "HASH" },
+        { AttributeName: "friendId", KeyType: "RANGE" },
+      ],
+    });
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      ...tableProps,
+      TableName: `${PREFIX}-location-history`,
+      KeySchema: [
+        { AttributeName: "userId", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+    });
+  });
+
+  it("runs the cache in cluster mode, Multi-AZ, encrypted in transit and at rest, with an AUTH token", () => {
+    template.hasResourceProperties("AWS::ElastiCache::ReplicationGroup", {
+      ReplicationGroupId: PREFIX,
+      ClusterMode: "enabled",
+      NumNodeGroups: 1,
+      ReplicasPerNodeGroup: 1,
+      MultiAZEnabled: true,
+      AutomaticFailoverEnabled: true,
+      TransitEncryptionEnabled: true,
+      AtRestEncryptionEnabled: true,
+      CacheParameterGroupName: Match.stringLikeRegexp("cluster\\.on$"),
+      AuthToken: Match.objectLike({ "Fn::Join": Match.anyValue() }),
+    });
+    const token = JSON.stringify(prop(only("AWS::ElastiCache::ReplicationGroup")[1], "AuthToken"));
+    expect(token).toContain("{{resolve:secretsmanager:");
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: Match.objectLike({
+        ExcludePunctuation: true,
+        PasswordLength: 32,
+        GenerateStringKey: "password",
+      }),
+    });
+  });
+
+  it("encrypts the dead-letter queues and refuses plain HTTP to them", () => {
+    template.resourceCountIs("AWS::SQS::Queue", 2);
+    for (const [, queue] of ofType("AWS::SQS::Queue"))
+      expect(prop(queue, "SqsManagedSseEnabled")).toBe(true);
+    const policies = ofType("AWS::SQS::QueuePolicy");
+    expect(policies).toHaveLength(2);
+    for (const [, policy] of policies) {
+      expect(prop<{ Statement: unknown[] }>(policy, "PolicyDocument").Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: "Deny",
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        }),
+      );
+    }
+  });
+
+  it("encrypts the alarm topic with a key CloudWatch may use", () => {
+    template.hasResourceProperties("AWS::SNS::Topic", {
+      TopicName: `${PREFIX}-alarms`,
+      KmsMasterKeyId: { "Fn::GetAtt": [Match.anyValue(), "Arn"] },
+    });
+    template.hasResourceProperties("AWS::KMS::Key", {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: "cloudwatch.amazonaws.com" }, Effect: "Allow" }),
+        ]),
+      },
+    });
+  });
+});
+
+describe("stream consumers", () => {
+  const failureHandling = {
+    StartingPosition: "LATEST",
+    BisectBatchOnFunctionError: true,
+    FunctionResponseTypes: ["ReportBatchItemFailures"],
+    MaximumRetryAttempts: 5,
+    MaximumRecordAgeInSeconds: 60,
+    DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [Match.anyValue(), "Arn"] } } },
+  };
+
+  it("feeds the fan-out through the enhanced fan-out consumer, failing to a DLQ", () => {
+    template.hasResourceProperties("AWS::Kinesis::StreamConsumer", {
+      ConsumerName: `${PREFIX}-fanout`,
+    });
+    const [consumerId] = Object.keys(template.findResources("AWS::Kinesis::StreamConsumer"));
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      ...failureHandling,
+      FunctionName: { Ref: functionId(STREAM_CONSUMERS.fanout) },
+      EventSourceArn: { "Fn::GetAtt": [consumerId, "ConsumerARN"] },
+      BatchSize: 500,
+      ParallelizationFactor: 1,
+      MaximumBatchingWindowInSeconds: Match.anyValue(),
+    });
+  });
+
+  it("feeds the history writer from the shared-throughput stream, failing to a DLQ", () => {
+    const [streamId] = Object.keys(template.findResources("AWS::Kinesis::Stream"));
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      ...failureHandling,
+      FunctionName: { Ref: functionId(STREAM_CONSUMERS.history) },
+      EventSourceArn: { "Fn::GetAtt": [streamId, "Arn"] },
+    });
+  });
+
+  it("sends each consumer's failures to its own queue", () => {
+    const destinations = ofType("AWS::Lambda::EventSourceMapping").map(([, m]) =>
+      JSON.stringify(prop<{ OnFailure: unknown }>(m, "DestinationConfig").OnFailure),
+    );
+    expect(new Set(destinations).size).toBe(2);
+    for (const [queueId] of ofType("AWS::SQS::Queue")) {
+      expect(destinations.some((d) => d.includes(`"${queueId}"`))).toBe(true);
+    }
+  });
+});
+
+describe("user pool", () => {
+  it("signs users up by email with a strong password policy and creates profiles on confirmation", () => {
+    template.hasResourceProperties("AWS::Cognito::UserPool", {
+      UserPoolName: PREFIX,
+      UsernameAttributes: ["email"],
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: false },
+      Policies: {
+        PasswordPolicy: Match.objectLike({
+          MinimumLength: 12,
+          RequireLowercase: true,
+          RequireUppercase: true,
+          RequireNumbers: true,
+          RequireSymbols: true,
+        }),
+      },
+      LambdaConfig: {
+        PostConfirmation: { "Fn::GetAtt": [functionId("cognito-post-confirmation"), "Arn"] },
+      },
+    });
+  });
+
+  it("has a public app client with SRP and user-password auth", () => {
+    template.hasResourceProperties("AWS::Cognito::UserPoolClient", {
+      GenerateSecret: false,
+      ExplicitAuthFlows: Match.arrayWith(["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH"]),
+    });
+  });
+});
+
+describe("monitoring", () => {
+  const alarmOn = (metricName: string, dimensions: Record<string, unknown>) =>
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: metricName,
+      Dimensions: Match.arrayWith(
+        Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
+      ),
+      AlarmActions: [{ Ref: Match.anyValue() }],
+    });
+
+  it("alarms on errors and throttles of every function", () => {
+    for (const entry of ENTRIES) {
+      alarmOn("Errors", { FunctionName: { Ref: functionId(entry) } });
+      alarmOn("Throttles", { FunctionName: { Ref: functionId(entry) } });
+    }
+  });
+
+  it("alarms on the iterator age of both consumers and on dead-lettered batches", () => {
+    alarmOn("IteratorAge", { FunctionName: { Ref: functionId(STREAM_CONSUMERS.fanout) } });
+    alarmOn("IteratorAge", { FunctionName: { Ref: functionId(STREAM_CONSUMERS.history) } });
+    for (const [queueId] of ofType("AWS::SQS::Queue")) {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        MetricName: "ApproximateNumberOfMessagesVisible",
+        Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [queueId, "QueueName"] } }],
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        Threshold: 1,
+      });
+    }
+  });
+
+  it("alarms on API server errors and on cache CPU and memory of every node", () => {
+    alarmOn("ExecutionError", { Stage: STAGE });
+    alarmOn("IntegrationError", { Stage: STAGE });
+    alarmOn("5xx", {});
+    for (const node of [`${PREFIX}-0001-001`, `${PREFIX}-0001-002`]) {
+      alarmOn("EngineCPUUtilization", { CacheClusterId: node });
+      alarmOn("DatabaseMemoryUsagePercentage", { CacheClusterId: node });
+    }
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  });
+});
+
+describe("stack", () => {
+  it("exports the client configuration", () => {
+    for (const name of ["WebSocketUrl", "HttpApiUrl", "UserPoolId", "UserPoolClientId", "Region"]) {
+      template.hasOutput(name, { Value: Match.anyValue() });
+    }
+  });
+
+  it("derives every physical name from the stage", () => {
+    const nameProps: Record<string, string> = {
+      "AWS::Lambda::Function": "FunctionName",
+      "AWS::DynamoDB::Table": "TableName",
+      "AWS::SQS::Queue": "QueueName",
+      "AWS::SNS::Topic": "TopicName",
+      "AWS::Kinesis::Stream": "Name",
+      "AWS::Cognito::UserPool": "UserPoolName",
+      "AWS::ElastiCache::ReplicationGroup": "ReplicationGroupId",
+      "AWS::ApiGatewayV2::Api": "Name",
+      "AWS::Logs::LogGroup": "LogGroupName",
+      "AWS::CloudWatch::Alarm": "AlarmName",
+      "AWS::SecretsManager::Secret": "Name",
+    };
+    for (const [type, nameProp] of Object.entries(nameProps)) {
+      for (const [id, resource] of ofType(type)) {
+        const name = prop(resource, nameProp);
+        // The VPC's default-security-group custom resource is CDK's own and unnamed.
+        if (name === undefined && type === "AWS::Lambda::Function") continue;
+        expect(JSON.stringify(name), `${type} ${id}`).toMatch(new RegExp(`-${STAGE}\\b`));
+      }
+    }
+  });
+
+  it("has nothing cdk-nag's AwsSolutions pack reports without an acknowledged reason", () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    const findings = report.violations.map(
+      (v) =>
+        `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(", ")}`,
+    );
+    expect(findings).toEqual([]);
+  });
+});
+
+describe("stage configuration", () => {
+  it("retains data, provisions shards and scales the cache outside dev", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nearby-friends-cdk-prod-"));
+    try {
+      const { stack: prod } = synthStack(
+        // Skip bundling: this synthesis only checks configuration.
+        {
+          stage: "prod",
+          shards: "4",
+          numNodeGroups: "2",
+          parallelizationFactor: "3",
+          "aws:cdk:bundling-stacks": [],
+        },
+        dir,
+      );
+      const t = Template.fromStack(prod);
+      t.hasResourceProperties("AWS::Kinesis::Stream", {
+        ShardCount: 4,
+        StreamModeDetails: { StreamMode: "PROVISIONED" },
+      });
+      t.hasResourceProperties("AWS::ElastiCache::ReplicationGroup", { NumNodeGroups: 2 });
+      t.hasResourceProperties("AWS::Lambda::EventSourceMapping", { ParallelizationFactor: 3 });
+      for (const table of Object.values(t.findResources("AWS::DynamoDB::Table"))) {
+        expect(table.DeletionPolicy).toBe("Retain");
+        expect(table.Properties.DeletionProtectionEnabled).toBe(true);
+      }
+      t.hasResource("AWS::Cognito::UserPool", { DeletionPolicy: "Retain" });
+      t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Dimensions: [{ Name: "CacheClusterId", Value: "nearby-friends-prod-0002-002" }],
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("rejects a stage name that cannot name resources, and malformed numbers", () => {
+    const ctx = (values: Record<string, unknown>) => ({
+      tryGetContext: (key: string) => values[key],
+    });
+    expect(() => stageConfigFromContext(ctx({ stage: "Prod_1" }))).toThrow(StageConfigError);
+    expect(() => stageConfigFromContext(ctx({ stage: "a-" }))).toThrow(StageConfigError);
+    expect(() => stageConfigFromContext(ctx({ stage: "x".repeat(17) }))).toThrow(StageConfigError);
+    expect(() => stageConfigFromContext(ctx({ radiusM: "far" }))).toThrow(/radiusM/);
+    expect(() => stageConfigFromContext(ctx({ shards: "1.5" }))).toThrow(/shards/);
+    expect(stageConfigFromContext(ctx({})).stage).toBe("dev");
+    expect(stageConfigFromContext(ctx({ radiusM: "1000" })).tunables.radiusM).toBe(1000);
+  });
+});
