@@ -11,6 +11,8 @@ export interface HttpApiHandlers {
   routes: Record<string, (event: HttpEvent) => Promise<HttpResult>>;
   verify(token: string): Promise<string>;
   issueToken(userId: string, displayName: string | null): Promise<string>;
+  /** Drop a user's WebSocket connections without $disconnect (tests of dead-connection cleanup). */
+  loseConnections(userId: string): number;
   jwks: object;
 }
 
@@ -101,6 +103,12 @@ export async function startHttpApi(
     if (method === "GET" && url.pathname === "/.well-known/jwks.json")
       return send(res, 200, h.jwks);
     if (method === "POST" && url.pathname === "/dev/token") return devToken(h, body, res);
+    if (method === "POST" && url.pathname === "/dev/lose-connections") {
+      const userId = url.searchParams.get("userId") ?? "";
+      if (!USER_ID_PATTERN.test(userId))
+        return error(res, 400, "invalid_request", "userId must be a user id");
+      return send(res, 200, { lost: h.loseConnections(userId) });
+    }
 
     compiled ??= compileRoutes(Object.keys(h.routes));
     let pathParameters: Record<string, string> | undefined;

@@ -45,9 +45,11 @@ const defaultLog = (msg: string, detail: object = {}) =>
 
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const log = opts.log ?? defaultLog;
+  // Stopped in this order: entry points first (so $disconnect still reaches Redis), then the poller,
+  // the clients, and last the servers.
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse())
+    for (const stop of stops.splice(0))
       await stop().catch((err: unknown) => log("stop failed", { error: String(err) }));
   };
   try {
@@ -118,6 +120,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       routes: httpRoutes,
       verify: (token) => verifier.verify(token),
       jwks: issuer.jwks,
+      loseConnections: (userId) => ws.loseConnections(userId),
       issueToken: async (userId, displayName) => {
         await usersRepo().createIfMissing({ userId, displayName: displayName ?? userId });
         return issuer.sign(userId);

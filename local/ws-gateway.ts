@@ -25,6 +25,8 @@ interface Connection {
   userAgent: string;
   /** Frames of one connection are handled one after another, in arrival order. */
   queue: Promise<void>;
+  /** Lost without $disconnect (as when API Gateway drops a connection it cannot report). */
+  lost?: boolean;
 }
 
 export interface WsGateway {
@@ -32,6 +34,8 @@ export interface WsGateway {
   server: Server;
   /** Open connection ids (for tests and diagnostics). */
   connectionIds(): string[];
+  /** Drop a user's connections without calling $disconnect; returns how many. */
+  loseConnections(userId: string): number;
   stop(): Promise<void>;
 }
 
@@ -169,7 +173,7 @@ export async function startWsGateway(
       });
       ws.on("close", () => {
         connections.delete(id);
-        c.queue = c.queue.then(() => disconnect(c));
+        if (!c.lost) c.queue = c.queue.then(() => disconnect(c));
       });
       ws.on("error", (err) => log("websocket error", { connectionId: id, error: String(err) }));
     });
@@ -291,9 +295,29 @@ export async function startWsGateway(
     port: bound,
     server,
     connectionIds: () => [...connections.keys()],
+    loseConnections: (userId) => {
+      let n = 0;
+      for (const c of connections.values()) {
+        if (c.authorizer.userId !== userId) continue;
+        c.lost = true;
+        c.ws.terminate();
+        n++;
+      }
+      return n;
+    },
     stop: async () => {
-      for (const c of connections.values()) c.ws.terminate();
-      await Promise.all([...connections.values()].map((c) => c.queue));
+      const open = [...connections.values()];
+      await Promise.all(
+        open.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              c.ws.once("close", () => resolve());
+              c.ws.terminate();
+            }),
+        ),
+      );
+      // Each close queued its $disconnect behind the connection's pending frames.
+      await Promise.all(open.map((c) => c.queue));
       wss.close();
       await closeServer(server);
     },

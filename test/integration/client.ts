@@ -126,3 +126,44 @@ export const north = (lat: number, lon: number, metres: number) => ({
   lat: lat + metres / 111_195,
   lon,
 });
+
+export interface Update {
+  userId: string;
+  state: "nearby" | "away";
+  lat?: number;
+  lon?: number;
+  distanceM?: number;
+  at?: number;
+  precision?: string;
+}
+
+/** Matches a `friends` push that carries an update of `state` about `userId`. */
+export const isPushAbout =
+  (userId: string, state: "nearby" | "away" = "nearby") =>
+  (f: Frame) =>
+    f.type === "friends" &&
+    Array.isArray(f.updates) &&
+    (f.updates as Update[]).some((u) => u.userId === userId && u.state === state);
+
+export const updateAbout = (f: Frame, userId: string): Update | undefined =>
+  (f.updates as Update[] | undefined)?.find((u) => u.userId === userId);
+
+/** Every update about `userId` received by a session, in order. */
+export const updatesAbout = (s: Session, userId: string, from = 0): Update[] =>
+  s.frames
+    .slice(from)
+    .flatMap((f) => (f.type === "friends" ? (f.updates as Update[]) : []))
+    .filter((u) => u.userId === userId);
+
+/** Sessions opened by a test, closed after it. */
+export class Sessions {
+  private readonly open: Session[] = [];
+  async connect(token: string | null): Promise<Session> {
+    const s = await Session.open(token);
+    this.open.push(s);
+    return s;
+  }
+  async closeAll(): Promise<void> {
+    await Promise.all(this.open.splice(0).map((s) => s.close()));
+  }
+}

@@ -1,0 +1,180 @@
+// Sharing settings and data erasure end to end: ghost mode, per-friend precision, DELETE /me/history.
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  http,
+  isPushAbout,
+  makeFriends,
+  newUser,
+  north,
+  Sessions,
+  sleep,
+  updateAbout,
+  updatesAbout,
+} from "./client.ts";
+
+const HOME = { lat: 37.5665, lon: 126.978 };
+const at = (m: number) => north(HOME.lat, HOME.lon, m);
+const sessions = new Sessions();
+afterEach(() => sessions.closeAll());
+
+describe("settings API", () => {
+  it("starts from sharing with everyone precisely, and validates changes", async () => {
+    const alice = await newUser("alice");
+    expect(await http("GET", "/me/settings", alice.token)).toEqual({
+      status: 200,
+      body: { sharing: "on", ghostUntil: null, friends: {} },
+    });
+    for (const [body, field] of [
+      [{ sharing: "maybe" }, "sharing"],
+      [{ ghostUntil: "tomorrow" }, "ghostUntil"],
+      [{ friends: { bob: "blurry" } }, "friends"],
+      [{ friends: { "not valid!": "hidden" } }, "friends"],
+      [{ colour: "red" }, "colour"],
+    ] as const) {
+      const res = await http("PUT", "/me/settings", alice.token, body);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({
+        error: { code: "invalid_request", message: expect.stringContaining(field) },
+      });
+    }
+    const put = await http("PUT", "/me/settings", alice.token, {
+      friends: { bob: "approximate", carol: "hidden", dave: "precise" },
+    });
+    expect(put).toEqual({
+      status: 200,
+      body: { sharing: "on", ghostUntil: null, friends: { bob: "approximate", carol: "hidden" } },
+    });
+    expect((await http("PUT", "/me/settings", alice.token, { sharing: "off" })).body).toEqual({
+      sharing: "off",
+      ghostUntil: null,
+      friends: { bob: "approximate", carol: "hidden" },
+    });
+  });
+});
+
+describe("privacy in the snapshot and the pushes", () => {
+  it("hides a user in ghost mode at once, and shows them again when it ends", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    await makeFriends(alice, bob);
+    const bobWs = await sessions.connect(bob.token);
+    await bobWs.request({ action: "init", ...at(0) });
+    const aliceWs = await sessions.connect(alice.token);
+    await aliceWs.request({ action: "init", ...at(600) });
+    await bobWs.next(isPushAbout(alice.userId));
+
+    let mark = bobWs.frames.length;
+    await http("PUT", "/me/settings", alice.token, { sharing: "off" });
+    await bobWs.next(isPushAbout(alice.userId, "away"), 5000, mark);
+    aliceWs.send({ action: "location", ...at(1200) });
+    await sleep(600);
+    expect(updatesAbout(bobWs, alice.userId, mark)).toEqual([
+      { userId: alice.userId, state: "away" },
+    ]);
+    const other = await sessions.connect(bob.token);
+    expect((await other.request({ action: "init", ...at(0) })).friends).toEqual([]);
+    expect(await other.request({ action: "subscribe", friendId: alice.userId })).toMatchObject({
+      type: "subscribed",
+      friend: null,
+    });
+
+    mark = bobWs.frames.length;
+    await http("PUT", "/me/settings", alice.token, { sharing: "on" });
+    const back = await bobWs.next(isPushAbout(alice.userId), 5000, mark);
+    expect(updateAbout(back, alice.userId)).toMatchObject({
+      distanceM: 1200,
+      precision: "precise",
+    });
+  });
+
+  it("ends ghost mode by itself at ghostUntil", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    await makeFriends(alice, bob);
+    await http("PUT", "/me/settings", alice.token, {
+      sharing: "off",
+      ghostUntil: Date.now() + 1500,
+    });
+    const aliceWs = await sessions.connect(alice.token);
+    await aliceWs.request({ action: "init", ...at(300) });
+    const bobWs = await sessions.connect(bob.token);
+    expect((await bobWs.request({ action: "init", ...at(0) })).friends).toEqual([]);
+    await sleep(1600);
+    const mark = bobWs.frames.length;
+    aliceWs.send({ action: "location", ...at(400) });
+    const push = await bobWs.next(isPushAbout(alice.userId), 5000, mark);
+    expect(updateAbout(push, alice.userId)).toMatchObject({ distanceM: 400 });
+  });
+
+  it("shows one friend an approximate position and hides the user from another", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    const carol = await newUser("carol");
+    const dave = await newUser("dave");
+    for (const f of [bob, carol, dave]) await makeFriends(alice, f);
+    await http("PUT", "/me/settings", alice.token, {
+      friends: { [bob.userId]: "approximate", [carol.userId]: "hidden" },
+    });
+    const real = at(2000);
+    const aliceWs = await sessions.connect(alice.token);
+    await aliceWs.request({ action: "init", ...real });
+
+    const [bobWs, carolWs, daveWs] = await Promise.all(
+      [bob, carol, dave].map((u) => sessions.connect(u.token)),
+    );
+    const [bobInit, carolInit, daveInit] = await Promise.all(
+      [bobWs, carolWs, daveWs].map((s) => s?.request({ action: "init", ...at(0) })),
+    );
+    const seenByBob = (
+      bobInit?.friends as { lat: number; lon: number; precision: string; distanceM: number }[]
+    )[0];
+    expect(seenByBob).toMatchObject({ userId: alice.userId, precision: "approximate" });
+    expect(seenByBob?.lat).not.toBe(real.lat);
+    expect(Math.abs((seenByBob?.distanceM ?? 0) - 2000)).toBeLessThan(1000);
+    expect(carolInit?.friends).toEqual([]);
+    expect(daveInit?.friends).toEqual([
+      expect.objectContaining({ lat: real.lat, precision: "precise", distanceM: 2000 }),
+    ]);
+
+    const marks = [bobWs, carolWs, daveWs].map((s) => s?.frames.length ?? 0);
+    const moved = at(2500);
+    aliceWs.send({ action: "location", ...moved });
+    const toDave = await daveWs?.next(isPushAbout(alice.userId), 5000, marks[2]);
+    expect(updateAbout(toDave ?? {}, alice.userId)).toMatchObject({
+      lat: moved.lat,
+      precision: "precise",
+    });
+    const toBob = await bobWs?.next(isPushAbout(alice.userId), 5000, marks[0]);
+    expect(updateAbout(toBob ?? {}, alice.userId)).toMatchObject({ precision: "approximate" });
+    expect(updateAbout(toBob ?? {}, alice.userId)?.lat).not.toBe(moved.lat);
+    await sleep(300);
+    expect(carolWs ? updatesAbout(carolWs, alice.userId, marks[1]) : ["no session"]).toEqual([]);
+  });
+
+  it("erases history and the current position on DELETE /me/history, and friends see the user go", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    await makeFriends(alice, bob);
+    const bobWs = await sessions.connect(bob.token);
+    await bobWs.request({ action: "init", ...at(0) });
+    const aliceWs = await sessions.connect(alice.token);
+    await aliceWs.request({ action: "init", ...at(700) });
+    await bobWs.next(isPushAbout(alice.userId));
+    let items: unknown[] = [];
+    for (let i = 0; i < 50 && items.length === 0; i++) {
+      await sleep(100);
+      items = ((await http("GET", "/me/history", alice.token)).body as { items: unknown[] }).items;
+    }
+    expect(items).toHaveLength(1);
+
+    const mark = bobWs.frames.length;
+    expect((await http("DELETE", "/me/history", alice.token)).status).toBe(204);
+    expect((await http("GET", "/me/history", alice.token)).body).toEqual({
+      items: [],
+      cursor: null,
+    });
+    await bobWs.next(isPushAbout(alice.userId, "away"), 5000, mark);
+    const other = await sessions.connect(bob.token);
+    expect((await other.request({ action: "init", ...at(0) })).friends).toEqual([]);
+  });
+});
