@@ -1,6 +1,8 @@
 // Runs the real redis-server binary as a child process on a free loopback port.
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { freePort, HOST } from "./ports.ts";
 
 export const REDIS_MISSING =
@@ -75,5 +77,78 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisProcess
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
       }),
+  };
+}
+
+export interface RedisClusterProcess {
+  ports: number[];
+  /** A seed URL for the cluster client. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of `masters` nodes (no replicas) from redis-server and `redis-cli --cluster
+ * create`, for tests and benchmarks of cluster mode (ElastiCache cluster mode enabled).
+ */
+export async function startRedisCluster(masters = 3): Promise<RedisClusterProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "nf-redis-cluster-"));
+  const nodes: RedisProcess[] = [];
+  try {
+    for (let i = 0; i < masters; i++) {
+      nodes.push(
+        await startRedis([
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          join(dir, `nodes-${i}.conf`),
+          "--cluster-node-timeout",
+          "2000",
+          "--dir",
+          dir,
+        ]),
+      );
+    }
+    const cli = join(dirname(redisServerBinary() ?? "/usr/bin/redis-server"), "redis-cli");
+    const create = spawnSync(
+      existsSync(cli) ? cli : "redis-cli",
+      [
+        "--cluster",
+        "create",
+        ...nodes.map((n) => `${HOST}:${n.port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+      ],
+      { encoding: "utf8", timeout: 30_000 },
+    );
+    if (create.status !== 0)
+      throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    const first = nodes[0];
+    if (!first) throw new Error("no cluster nodes");
+    for (let i = 0; ; i++) {
+      const info = spawnSync(
+        existsSync(cli) ? cli : "redis-cli",
+        ["-p", String(first.port), "cluster", "info"],
+        {
+          encoding: "utf8",
+        },
+      );
+      if (info.stdout.includes("cluster_state:ok")) break;
+      if (i > 100) throw new Error(`the cluster did not become ready: ${info.stdout}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    ports: nodes.map((n) => n.port),
+    url: nodes[0]?.url ?? "",
+    stop: async () => {
+      await Promise.all(nodes.map((n) => n.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
