@@ -1,9 +1,12 @@
 // Assertion tests of the CDK stack: routes and functions follow functions/routes.ts, every function
 // is bundled, IAM stays least-privilege, data is encrypted, consumers fail safely, alarms exist, and
 // cdk-nag's AwsSolutions pack finds nothing unacknowledged. The stack is synthesized once.
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
@@ -16,6 +19,7 @@ import {
   WS_ROUTES,
 } from "../../functions/routes.ts";
 import { StageConfigError, stageConfigFromContext } from "../../lib/config.ts";
+import { FUNCTION_NEEDS, type FunctionNeeds } from "../../lib/function-needs.ts";
 import { NearbyFriendsStack } from "../../lib/nearby-friends-stack.ts";
 
 const STAGE = "test";
@@ -34,7 +38,33 @@ const ENTRIES = [
 const SESSION_ENTRIES = Object.values(WS_ROUTES).filter(
   (e) => e !== "ws-default" && e !== "ws-ping",
 );
-const REDIS_ENTRIES = [...new Set([...SESSION_ENTRIES, STREAM_CONSUMERS.fanout, "http-friends"])];
+const needing = (need: keyof FunctionNeeds): string[] =>
+  Object.entries(FUNCTION_NEEDS).flatMap(([entry, needs]) => (needs[need] ? [entry] : []));
+const REDIS_ENTRIES = needing("redis");
+/** Functions that must stay out of the VPC (no Redis; the authorizer fetches Cognito's JWKS). */
+const OUTSIDE_VPC = [
+  AUTHORIZER_ENTRY,
+  "ws-ping",
+  "ws-default",
+  STREAM_CONSUMERS.history,
+  "http-profile",
+  "cognito-post-confirmation",
+];
+
+/** A stand-in for an environment value that is a CloudFormation token in the template. */
+function placeholder(name: string, value: unknown): string {
+  if (typeof value === "string") return value;
+  switch (name) {
+    case ENV.redisUrl:
+      return "rediss://cache.test.internal:6379";
+    case ENV.connectionsEndpoint:
+      return "https://abc123.execute-api.us-east-1.amazonaws.com/test";
+    case ENV.userPoolId:
+      return "us-east-1_TestPool1";
+    default:
+      return `placeholder-${name.toLowerCase().replace(/_/g, "-")}`;
+  }
+}
 
 interface CfnResource {
   Type: string;
@@ -81,6 +111,12 @@ afterAll(() => {
 
 function ofType(type: string): [string, CfnResource][] {
   return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+function resource(logicalId: string): CfnResource {
+  const found = resources[logicalId];
+  if (!found) throw new Error(`no resource ${logicalId}`);
+  return found;
 }
 
 /** The one resource of a type (the template must hold exactly one). */
@@ -186,25 +222,61 @@ describe("functions", () => {
       expect(code.startsWith("import { createRequire } from 'module';"), `${entry} banner`).toBe(
         true,
       );
-      expect(code, `${entry} exports handler`).toMatch(
-        /export\s*\{[^}]*\bas handler\b[^}]*\}|export\s*\{[^}]*\bhandler\b/,
-      );
     }
+  });
+
+  it("starts every bundle with only the environment the stack gives it", async () => {
+    // Handlers read their configuration at module scope and throw on a missing variable, so
+    // loading each bundle with the template's environment catches a grant the stack forgot.
+    const run = promisify(execFile);
+    const failures: string[] = [];
+    await Promise.all(
+      ENTRIES.map(async (entry) => {
+        const key = prop<{ S3Key: string }>(functionOf(entry)[1], "Code").S3Key;
+        const bundle = join(outdir, `asset.${key.replace(/\.zip$/, "")}`, "index.mjs");
+        const env = Object.fromEntries(
+          Object.entries(functionEnv(entry)).map(([name, value]) => [
+            name,
+            placeholder(name, value),
+          ]),
+        );
+        const url = JSON.stringify(pathToFileURL(bundle).href);
+        const script = `const m = await import(${url}); if (typeof m.handler !== "function") throw new Error("no handler export");`;
+        try {
+          await run(process.execPath, ["--input-type=module", "-e", script], {
+            env: { PATH: process.env.PATH ?? "", AWS_REGION: "us-east-1", ...env },
+            timeout: 30_000,
+          });
+        } catch (err) {
+          const stderr = (err as { stderr?: string }).stderr ?? String(err);
+          failures.push(`${entry}: ${stderr.split("\n").find((l) => /^\w*Error: /.test(l.trim())) ?? stderr}`);
+        }
+      }),
+    );
+    expect(failures).toEqual([]);
   });
 
   it("puts exactly the Redis users in the VPC, behind the cache's client security group", () => {
     const [, cache] = only("AWS::ElastiCache::ReplicationGroup");
-    const cacheSg = JSON.stringify(prop(cache, "SecurityGroupIds"));
+    const cacheSgs = prop<{ "Fn::GetAtt": [string, string] }[]>(cache, "SecurityGroupIds");
+    expect(cacheSgs).toHaveLength(1);
+    const cacheSgId = cacheSgs[0]?.["Fn::GetAtt"][0] ?? "";
+    const cacheSg = resource(cacheSgId);
     // The cache admits its port from one security group only, and that group is the functions'.
-    const ingress = ofType("AWS::EC2::SecurityGroupIngress").filter(([, r]) =>
-      cacheSg.includes(JSON.stringify(prop(r, "GroupId"))),
-    );
+    const inline = prop<Record<string, unknown>[] | undefined>(cacheSg, "SecurityGroupIngress");
+    const standalone = ofType("AWS::EC2::SecurityGroupIngress")
+      .filter(([, r]) => JSON.stringify(prop(r, "GroupId")).includes(`"${cacheSgId}"`))
+      .map(([, r]) => r.Properties ?? {});
+    const ingress = [...(inline ?? []), ...standalone];
     expect(ingress).toHaveLength(1);
-    const [, rule] = ingress[0] as [string, CfnResource];
-    expect(prop(rule, "FromPort")).toBe(6379);
-    expect(prop(rule, "ToPort")).toBe(6379);
-    expect(prop(rule, "CidrIp")).toBeUndefined();
-    const clientSg = prop(rule, "SourceSecurityGroupId");
+    const rule = ingress[0] ?? {};
+    expect(rule.FromPort).toBe(6379);
+    expect(rule.ToPort).toBe(6379);
+    expect(rule.CidrIp).toBeUndefined();
+    expect(prop(cacheSg, "SecurityGroupEgress")).toEqual([
+      expect.objectContaining({ CidrIp: "255.255.255.255/32" }),
+    ]);
+    const clientSg = rule.SourceSecurityGroupId;
 
     for (const entry of ENTRIES) {
       const vpcConfig = prop<{ SecurityGroupIds: unknown[] } | undefined>(
@@ -217,6 +289,10 @@ describe("functions", () => {
         expect(vpcConfig, entry).toBeUndefined();
       }
     }
+    for (const entry of [...SESSION_ENTRIES, STREAM_CONSUMERS.fanout]) {
+      expect(REDIS_ENTRIES).toContain(entry);
+    }
+    for (const entry of OUTSIDE_VPC) expect(REDIS_ENTRIES).not.toContain(entry);
   });
 
   it("gives Redis users the TLS cluster URL and read access to the AUTH token secret only", () => {
@@ -250,8 +326,10 @@ describe("functions", () => {
         HISTORY_RETENTION_DAYS: "30",
       });
     }
-    for (const entry of SESSION_ENTRIES)
+    for (const entry of SESSION_ENTRIES) {
       expect(functionEnv(entry), entry).toHaveProperty(ENV.friendshipsTable);
+      expect(functionEnv(entry), entry).toHaveProperty(ENV.usersTable);
+    }
     expect(functionEnv(STREAM_CONSUMERS.fanout)).toMatchObject({ POST_CONCURRENCY: "32" });
     expect(functionEnv(STREAM_CONSUMERS.history)).toHaveProperty(ENV.historyTable);
     expect(functionEnv(AUTHORIZER_ENTRY)).toMatchObject({
@@ -263,7 +341,7 @@ describe("functions", () => {
     expect(functionEnv("http-friends")).toHaveProperty(ENV.friendshipsTable);
     expect(functionEnv("http-history")).toHaveProperty(ENV.historyTable);
     expect(functionEnv("cognito-post-confirmation")).toHaveProperty(ENV.usersTable);
-    for (const entry of [STREAM_CONSUMERS.fanout, "http-friends"]) {
+    for (const entry of needing("connections")) {
       const endpoint = JSON.stringify(functionEnv(entry)[ENV.connectionsEndpoint]);
       expect(endpoint, entry).toContain('"https://"');
       expect(endpoint, entry).toContain(".execute-api.");
@@ -294,7 +372,8 @@ describe("IAM", () => {
 
   it("lets only the fan-out and the friends API manage connections, on this stage's @connections path", () => {
     const managers = ENTRIES.filter((e) => actionsOf(e).includes("execute-api:ManageConnections"));
-    expect(managers.sort()).toEqual([STREAM_CONSUMERS.fanout, "http-friends"].sort());
+    expect(managers.sort()).toEqual(needing("connections").sort());
+    expect(managers).toContain(STREAM_CONSUMERS.fanout);
     for (const entry of managers) {
       const statement = statementsOf(entry).find((s) =>
         asArray(s.Action).includes("execute-api:ManageConnections"),
@@ -307,18 +386,19 @@ describe("IAM", () => {
     }
   });
 
-  it("lets the session routes and the fan-out put records, and nobody else", () => {
+  it("lets only the publishers put records, with a data key of the stream's key", () => {
     const producers = ENTRIES.filter((e) => actionsOf(e).includes("kinesis:PutRecord"));
-    expect(producers.sort()).toEqual([...SESSION_ENTRIES, STREAM_CONSUMERS.fanout].sort());
+    expect(producers.sort()).toEqual(needing("stream").sort());
+    for (const entry of SESSION_ENTRIES) expect(producers).toContain(entry);
+    expect(producers).not.toContain(STREAM_CONSUMERS.history);
     for (const entry of producers) expect(actionsOf(entry), entry).toContain("kms:GenerateDataKey");
   });
 
-  it("gives the history writer write-only access and the history API read-only access", () => {
+  it("gives the history writer and the sign-up trigger write-only table access", () => {
     expect(actionsOf(STREAM_CONSUMERS.history)).toContain("dynamodb:BatchWriteItem");
     expect(actionsOf(STREAM_CONSUMERS.history)).not.toContain("dynamodb:Query");
-    expect(actionsOf("http-history")).toContain("dynamodb:Query");
-    expect(actionsOf("http-history")).not.toContain("dynamodb:PutItem");
     expect(actionsOf("cognito-post-confirmation")).toContain("dynamodb:PutItem");
+    expect(actionsOf("cognito-post-confirmation")).not.toContain("dynamodb:Scan");
     expect(actionsOf("ws-ping").filter((a) => !a.startsWith("xray:"))).toEqual([]);
   });
 });
@@ -612,7 +692,9 @@ describe("user pool", () => {
   it("has a public app client with SRP and user-password auth", () => {
     template.hasResourceProperties("AWS::Cognito::UserPoolClient", {
       GenerateSecret: false,
-      ExplicitAuthFlows: Match.arrayWith(["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH"]),
+      ExplicitAuthFlows: Match.arrayWith(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"]),
+      AllowedOAuthFlows: Match.absent(),
+      CallbackURLs: Match.absent(),
     });
   });
 });
