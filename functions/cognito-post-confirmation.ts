@@ -1,5 +1,5 @@
-// Cognito post-confirmation trigger: creates the confirmed user's profile (idempotent: a retried
-// trigger or an existing profile leaves the stored one as it is).
+// Cognito post-confirmation trigger: creates the confirmed user's profile. Idempotent, so a retried
+// trigger leaves an existing profile as it is.
 import type { PostConfirmationTriggerEvent } from "aws-lambda";
 import { sharedDocumentClient } from "./adapters/aws-clients.ts";
 import { UsersRepo } from "./adapters/dynamo-repos.ts";
@@ -10,6 +10,8 @@ const users = new UsersRepo(sharedDocumentClient(), requireEnv(ENV.usersTable));
 export const handler = async (
   event: PostConfirmationTriggerEvent,
 ): Promise<PostConfirmationTriggerEvent> => {
+  // The trigger also runs after a password reset; only a sign-up creates a user.
+  if (event.triggerSource !== "PostConfirmation_ConfirmSignUp") return event;
   const attributes = event.request.userAttributes;
   const userId = attributes.sub;
   if (!userId) throw new Error("the confirmed user has no sub attribute");

@@ -3,7 +3,7 @@ import { unsubscribe } from "./app/session.ts";
 import { wsRoute } from "./edge/ws.ts";
 import { sessionDeps } from "./session-deps.ts";
 
-export const handler = wsRoute("unsubscribe", async (frame, { connectionId }) => {
-  await unsubscribe(await sessionDeps(), connectionId, frame.friendId);
+export const handler = wsRoute("unsubscribe", async (frame, { userId, connectionId }) => {
+  await unsubscribe(await sessionDeps(), userId, connectionId, frame.friendId);
   return { type: "unsubscribed", friendId: frame.friendId };
 });

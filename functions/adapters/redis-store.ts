@@ -2,6 +2,7 @@
 // connections, per-user subscriber sets and per-connection "nearby" sets. Multi-key reads are
 // issued together so that ioredis auto-pipelining sends them in one round trip (per node).
 import type { Result } from "ioredis";
+import type { ConnectionState, MoverState, Subscriber } from "../domain/fanout-plan.ts";
 import { normalizeSettings, type Settings } from "../domain/settings.ts";
 import type { RedisClient } from "./redis-client.ts";
 import { CONNECTION_TTL_S, keys, SETTINGS_TTL_S } from "./redis-keys.ts";
@@ -138,16 +139,16 @@ function toPosition(fields: (string | null)[]): StoredPosition | null {
   return acc === undefined ? { lat, lon, at } : { lat, lon, at, accuracyM: acc };
 }
 
-/** What the fan-out reads about one mover in its first round. */
-export interface MoverState {
-  subscribers: string[];
-  publishedAt: number | undefined;
-}
+/**
+ * A member of `subs:{userId}` names the connection and its user, so that the fan-out learns both
+ * in its first round. Neither part can hold a space (user ids and connection ids exclude it).
+ */
+const subscriberMember = (s: Subscriber): string => `${s.connectionId} ${s.userId}`;
 
-/** What the fan-out reads about one subscriber connection. */
-export interface ConnectionState {
-  userId: string | null;
-  nearby: Set<string>;
+function parseSubscriber(member: string): Subscriber | null {
+  const space = member.indexOf(" ");
+  if (space <= 0) return null;
+  return { connectionId: member.slice(0, space), userId: member.slice(space + 1) };
 }
 
 export class RedisStore {
@@ -259,14 +260,22 @@ export class RedisStore {
     return this.redis.hget(keys.connection(connectionId), "userId");
   }
 
-  /** Subscribe a connection to the updates of each of these users. */
-  async subscribe(connectionId: string, userIds: readonly string[]): Promise<void> {
-    await Promise.all(userIds.map((u) => this.redis.sadd(keys.subscribers(u), connectionId)));
+  /** Subscribe a viewer's connection to the updates of each of these users. */
+  async subscribe(
+    viewerId: string,
+    connectionId: string,
+    userIds: readonly string[],
+  ): Promise<void> {
+    const member = subscriberMember({ connectionId, userId: viewerId });
+    await Promise.all(userIds.map((u) => this.redis.sadd(keys.subscribers(u), member)));
   }
 
-  async unsubscribe(connectionId: string, userId: string): Promise<void> {
+  async unsubscribe(viewerId: string, connectionId: string, userId: string): Promise<void> {
     await Promise.all([
-      this.redis.srem(keys.subscribers(userId), connectionId),
+      this.redis.srem(
+        keys.subscribers(userId),
+        subscriberMember({ connectionId, userId: viewerId }),
+      ),
       this.redis.srem(keys.nearby(connectionId), userId),
     ]);
   }
@@ -313,7 +322,10 @@ export class RedisStore {
     const rows = await Promise.all(
       conns.map((c) =>
         Promise.all([
-          this.redis.srem(keys.subscribers(friend), c),
+          this.redis.srem(
+            keys.subscribers(friend),
+            subscriberMember({ connectionId: c, userId: viewer }),
+          ),
           this.redis.srem(keys.nearby(c), friend),
         ]),
       ),
@@ -333,26 +345,24 @@ export class RedisStore {
     );
     const out = new Map<string, MoverState>();
     userIds.forEach((u, i) => {
-      const [subscribers, pubAt] = rows[i] ?? [[], null];
+      const [members, pubAt] = rows[i] ?? [[], null];
+      const subscribers = members.flatMap((m) => parseSubscriber(m) ?? []);
       out.set(u, { subscribers, publishedAt: num(pubAt) });
     });
     return out;
   }
 
-  /** Fan-out round 2: each connection's user (null when gone) and the friends nearby on it. */
+  /** Fan-out round 2: whether each connection is alive, and the friends nearby on it. */
   async connectionStates(connectionIds: readonly string[]): Promise<Map<string, ConnectionState>> {
     const rows = await Promise.all(
       connectionIds.map((c) =>
-        Promise.all([
-          this.redis.hget(keys.connection(c), "userId"),
-          this.redis.smembers(keys.nearby(c)),
-        ]),
+        Promise.all([this.redis.exists(keys.connection(c)), this.redis.smembers(keys.nearby(c))]),
       ),
     );
     const out = new Map<string, ConnectionState>();
     connectionIds.forEach((c, i) => {
-      const [userId, nearby] = rows[i] ?? [null, []];
-      out.set(c, { userId, nearby: new Set(nearby) });
+      const [alive, nearby] = rows[i] ?? [0, []];
+      out.set(c, { alive: alive === 1, nearby: new Set(nearby) });
     });
     return out;
   }
@@ -361,7 +371,7 @@ export class RedisStore {
   async applyFanoutChanges(changes: {
     nearbyAdd: readonly (readonly [string, string])[];
     nearbyRemove: readonly (readonly [string, string])[];
-    deadSubscriptions: readonly (readonly [string, string])[];
+    deadSubscriptions: readonly (readonly [string, Subscriber])[];
   }): Promise<void> {
     const ops: Promise<unknown>[] = [];
     for (const [conn, friend] of changes.nearbyAdd) {
@@ -372,8 +382,8 @@ export class RedisStore {
     }
     for (const [conn, friend] of changes.nearbyRemove)
       ops.push(this.redis.srem(keys.nearby(conn), friend));
-    for (const [mover, conn] of changes.deadSubscriptions)
-      ops.push(this.redis.srem(keys.subscribers(mover), conn));
+    for (const [mover, sub] of changes.deadSubscriptions)
+      ops.push(this.redis.srem(keys.subscribers(mover), subscriberMember(sub)));
     await Promise.all(ops);
   }
 

@@ -1,5 +1,5 @@
-// Use case: fan a batch of stream records out to the connections of subscribed friends. Three
-// rounds of Redis reads per batch whatever its size, one push per recipient connection, bounded
+// Use case: fan a batch of stream records out to the connections of subscribed friends. Two
+// rounds of Redis reads and one of writes per batch whatever its size, one push per recipient connection, bounded
 // concurrency of posts; dead connections are cleaned up, failed pushes fail only their records.
 import type { Notifier } from "../adapters/connection-notifier.ts";
 import type { EventPublisher } from "../adapters/kinesis-publisher.ts";
@@ -53,14 +53,14 @@ export async function fanOut(
   ]);
   const settings = await resolveSettings(deps.settings, moverIds, cached);
   const now = deps.now();
-  const connectionIds = [...new Set([...movers.values()].flatMap((m) => m.subscribers))];
-  // Round 2: the users of those connections and who is nearby on each.
-  const connections = await deps.store.connectionStates(connectionIds);
-  const viewers = [
-    ...new Set([...connections.values()].flatMap((c) => (c.userId === null ? [] : [c.userId]))),
-  ];
-  // Round 3: where those users are.
-  const positions = await deps.store.positions(viewers);
+  const subscribers = [...movers.values()].flatMap((m) => m.subscribers);
+  const connectionIds = [...new Set(subscribers.map((s) => s.connectionId))];
+  const viewers = [...new Set(subscribers.map((s) => s.userId))];
+  // Round 2: which of those connections are alive, who is nearby on each, where their users are.
+  const [connections, positions] = await Promise.all([
+    deps.store.connectionStates(connectionIds),
+    deps.store.positions(viewers),
+  ]);
 
   const plan = planFanout({
     records: latest,
@@ -88,7 +88,12 @@ export async function fanOut(
       for (const f of push.nearbyRemove) nearbyRemove.push([push.connectionId, f]);
     } else if (result === "gone") {
       gone.push(push.connectionId);
-      for (const u of push.updates) deadSubscriptions.push([u.userId, push.connectionId]);
+      for (const u of push.updates) {
+        deadSubscriptions.push([
+          u.userId,
+          { connectionId: push.connectionId, userId: push.viewerId },
+        ]);
+      }
     } else {
       for (const s of push.sequenceNumbers) failed.add(s);
     }

@@ -85,7 +85,7 @@ export interface InitResult extends Page {
 export async function init(deps: SessionDeps, input: InitInput): Promise<InitResult> {
   const written = await recordLocation(deps, input);
   const friendIds = await deps.friends.friendIds(input.userId);
-  await deps.store.subscribe(input.connectionId, friendIds);
+  await deps.store.subscribe(input.userId, input.connectionId, friendIds);
   const all = await nearbyFriends(snapshotDeps(deps), input.userId, input, friendIds);
   await deps.store.replaceNearby(
     input.connectionId,
@@ -123,7 +123,7 @@ export async function subscribe(
 ): Promise<FriendPosition | null> {
   const relation = await deps.friends.get(userId, friendId);
   if (relation?.status !== "friends") throw new NotFriendsError(friendId);
-  await deps.store.subscribe(connectionId, [friendId]);
+  await deps.store.subscribe(userId, connectionId, [friendId]);
   const self = (await deps.store.positions([userId])).get(userId);
   if (!self) return null;
   const [nearby] = await nearbyFriends(snapshotDeps(deps), userId, self, [friendId]);
@@ -139,8 +139,9 @@ export async function subscribe(
 
 export async function unsubscribe(
   deps: SessionDeps,
+  userId: string,
   connectionId: string,
   friendId: string,
 ): Promise<void> {
-  await deps.store.unsubscribe(connectionId, friendId);
+  await deps.store.unsubscribe(userId, connectionId, friendId);
 }

@@ -31,21 +31,28 @@ export type FriendUpdate =
     }
   | { userId: string; state: "away" };
 
+/** A connection following a user, and the connection's user. */
+export interface Subscriber {
+  connectionId: string;
+  userId: string;
+}
+
 export interface MoverState {
-  subscribers: readonly string[];
+  subscribers: readonly Subscriber[];
   /** When the user's newest position was published; an older record has been superseded. */
   publishedAt: number | undefined;
 }
 
 export interface ConnectionState {
-  /** The connection's user, or null when the connection is gone. */
-  userId: string | null;
+  /** False when the connection is gone (its keys expired or were removed). */
+  alive: boolean;
   /** Friends currently reported nearby to this connection. */
   nearby: ReadonlySet<string>;
 }
 
 export interface Push {
   connectionId: string;
+  viewerId: string;
   updates: FriendUpdate[];
   /** The records this push carries news of: they fail if the push fails. */
   sequenceNumbers: string[];
@@ -55,8 +62,8 @@ export interface Push {
 
 export interface Plan {
   pushes: Push[];
-  /** [mover, connection] pairs whose connection is gone: prune from the mover's subscribers. */
-  deadSubscriptions: [string, string][];
+  /** [mover, subscriber] pairs whose connection is gone: prune from the mover's subscribers. */
+  deadSubscriptions: [string, Subscriber][];
 }
 
 /**
@@ -95,11 +102,18 @@ const everyonePrecise = (): Visibility => "precise";
 export function planFanout(input: PlanInput): Plan {
   const visibility = input.visibility ?? everyonePrecise;
   const pushes = new Map<string, Push>();
-  const deadSubscriptions: [string, string][] = [];
-  const pushFor = (connectionId: string): Push => {
+  const deadSubscriptions: [string, Subscriber][] = [];
+  const pushFor = ({ connectionId, userId: viewerId }: Subscriber): Push => {
     let p = pushes.get(connectionId);
     if (!p) {
-      p = { connectionId, updates: [], sequenceNumbers: [], nearbyAdd: [], nearbyRemove: [] };
+      p = {
+        connectionId,
+        viewerId,
+        updates: [],
+        sequenceNumbers: [],
+        nearbyAdd: [],
+        nearbyRemove: [],
+      };
       pushes.set(connectionId, p);
     }
     return p;
@@ -115,17 +129,17 @@ export function planFanout(input: PlanInput): Plan {
     )
       continue;
 
-    for (const connectionId of mover.subscribers) {
-      const conn = input.connections.get(connectionId);
-      if (!conn || conn.userId === null) {
-        deadSubscriptions.push([event.userId, connectionId]);
+    for (const sub of mover.subscribers) {
+      const conn = input.connections.get(sub.connectionId);
+      if (!conn?.alive) {
+        deadSubscriptions.push([event.userId, sub]);
         continue;
       }
-      const viewer = conn.userId;
+      const viewer = sub.userId;
       if (viewer === event.userId) continue;
       const wasNearby = conn.nearby.has(event.userId);
       const away = () => {
-        const p = pushFor(connectionId);
+        const p = pushFor(sub);
         p.updates.push({ userId: event.userId, state: "away" });
         p.sequenceNumbers.push(sequenceNumber);
         p.nearbyRemove.push(event.userId);
@@ -148,7 +162,7 @@ export function planFanout(input: PlanInput): Plan {
         ? input.config.radiusM + input.config.leaveMarginM
         : input.config.radiusM;
       if (distanceM <= limit) {
-        const p = pushFor(connectionId);
+        const p = pushFor(sub);
         p.updates.push({
           userId: event.userId,
           state: "nearby",

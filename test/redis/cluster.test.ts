@@ -61,13 +61,13 @@ describe("Redis Cluster", () => {
     const c2 = uid("c");
     await store.addConnection(bob, c1, 1);
     await store.addConnection(bob, c2, 2);
-    await store.subscribe(c1, [alice, uid("x"), uid("y")]);
+    await store.subscribe(bob, c1, [alice, uid("x"), uid("y")]);
     await store.replaceNearby(c1, [alice]);
     const settings: Settings = { ...DEFAULT_SETTINGS, sharing: "off" };
     await store.cacheSettings(new Map([[alice, settings]]));
     expect((await store.cachedSettings([alice, bob])).get(alice)).toEqual(settings);
     expect((await store.connectionStates([c1, c2])).get(c1)).toEqual({
-      userId: bob,
+      alive: true,
       nearby: new Set([alice]),
     });
     expect(await store.unlink(bob, alice)).toEqual([c1]);
@@ -93,7 +93,7 @@ describe("Redis Cluster", () => {
     for (const v of viewers) {
       const conn = `conn-${v}`;
       await store.addConnection(v, conn, 1);
-      await store.subscribe(conn, movers);
+      await store.subscribe(v, conn, movers);
       await recordLocation(
         { store, publisher: noPublish, tunables, now: () => Date.now() },
         { userId: v, ...HOME },

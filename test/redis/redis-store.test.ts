@@ -143,14 +143,17 @@ describe("connections and subscriptions", () => {
     const bob = uid("bob");
     const conn = uid("conn");
     await store.addConnection(bob, conn, T0);
-    await store.subscribe(conn, [alice]);
+    await store.subscribe(bob, conn, [alice]);
     await write(bob, HOME, T0);
     await store.replaceNearby(conn, [alice]);
     const movers = await store.moverStates([alice]);
-    expect(movers.get(alice)).toEqual({ subscribers: [conn], publishedAt: undefined });
+    expect(movers.get(alice)).toEqual({
+      subscribers: [{ connectionId: conn, userId: bob }],
+      publishedAt: undefined,
+    });
     const conns = await store.connectionStates([conn, "missing"]);
-    expect(conns.get(conn)).toEqual({ userId: bob, nearby: new Set([alice]) });
-    expect(conns.get("missing")).toEqual({ userId: null, nearby: new Set() });
+    expect(conns.get(conn)).toEqual({ alive: true, nearby: new Set([alice]) });
+    expect(conns.get("missing")).toEqual({ alive: false, nearby: new Set() });
     const positions = await store.positions([bob, alice]);
     expect([...positions.keys()]).toEqual([bob]);
     expect(positions.get(bob)).toEqual({ lat: HOME.lat, lon: HOME.lon, at: T0 });

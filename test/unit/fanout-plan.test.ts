@@ -31,15 +31,21 @@ function world(opts: {
   publishedAt?: Record<string, number>;
 }) {
   const movers = new Map<string, MoverState>(
-    Object.entries(opts.subs).map(([u, s]) => [
+    Object.entries(opts.subs).map(([u, conns]) => [
       u,
-      { subscribers: s, publishedAt: opts.publishedAt?.[u] },
+      {
+        subscribers: conns.map((c) => ({
+          connectionId: c,
+          userId: opts.conns[c]?.userId ?? "someone",
+        })),
+        publishedAt: opts.publishedAt?.[u],
+      },
     ]),
   );
   const connections = new Map<string, ConnectionState>(
     Object.entries(opts.conns).map(([c, v]) => [
       c,
-      { userId: v.userId, nearby: new Set(v.nearby ?? []) },
+      { alive: v.userId !== null, nearby: new Set(v.nearby ?? []) },
     ]),
   );
   return { movers, connections, positions: new Map(Object.entries(opts.positions)), config };
@@ -74,6 +80,7 @@ describe("planFanout", () => {
     expect(plan.pushes.map((p) => p.connectionId)).toEqual(["b1", "b2"]);
     expect(plan.pushes[0]).toEqual({
       connectionId: "b1",
+      viewerId: "bob",
       updates: [
         {
           userId: "alice",
@@ -186,7 +193,9 @@ describe("planFanout", () => {
       positions: {},
     });
     const plan = planFanout({ ...w, records: [position("alice", north(10))] });
-    expect(plan.deadSubscriptions).toEqual([["alice", "gone"]]);
+    expect(plan.deadSubscriptions).toEqual([
+      ["alice", { connectionId: "gone", userId: "someone" }],
+    ]);
     expect(plan.pushes).toEqual([]);
   });
 
