@@ -48,19 +48,34 @@ const STAGE_MAX_LENGTH = 16;
 
 type Context = Pick<Node, "tryGetContext">;
 
-function contextNumber(ctx: Context, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function contextNumber(
+  ctx: Context,
+  key: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const raw: unknown = ctx.tryGetContext(key);
   if (raw === undefined || raw === null || raw === "") return fallback;
   const value = typeof raw === "number" ? raw : Number(String(raw));
   if (!Number.isFinite(value) || value < min || value > max) {
-    throw new StageConfigError(`context ${key} must be a number in [${min}, ${max}], got "${String(raw)}"`);
+    throw new StageConfigError(
+      `context ${key} must be a number in [${min}, ${max}], got "${String(raw)}"`,
+    );
   }
   return value;
 }
 
-function contextInteger(ctx: Context, key: string, fallback: number, min: number, max?: number): number {
+function contextInteger(
+  ctx: Context,
+  key: string,
+  fallback: number,
+  min: number,
+  max?: number,
+): number {
   const value = contextNumber(ctx, key, fallback, min, max);
-  if (!Number.isInteger(value)) throw new StageConfigError(`context ${key} must be an integer, got ${value}`);
+  if (!Number.isInteger(value))
+    throw new StageConfigError(`context ${key} must be an integer, got ${value}`);
   return value;
 }
 

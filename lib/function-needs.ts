@@ -2,8 +2,8 @@
 // Keyed by every entry of functions/routes.ts, so a new entry does not compile until its needs are
 // declared here; the stack turns each need into a grant plus its environment variable.
 import { Duration } from "aws-cdk-lib";
-import type { TableAccess } from "./grants.ts";
 import type { HouseEntry } from "./constructs/house-function.ts";
+import type { TableAccess } from "./grants.ts";
 
 export interface FunctionNeeds {
   readonly description: string;
@@ -19,24 +19,32 @@ export interface FunctionNeeds {
   /** Cognito user pool and app client ids (token verification). */
   readonly userPool?: true;
   /** The tunables of PROTOCOL.md §4; `fanout` adds the post concurrency. */
-  readonly tunables?: "session" | "fanout";
+  readonly tunables?: "protocol" | "fanout";
   readonly memorySize?: number;
   readonly timeout?: Duration;
 }
 
-/** The WebSocket session routes: Redis state, the stream, friendships, tunables. */
+/** The WebSocket session routes: Redis state, the stream, friendships, settings (read-through), tunables. */
 const SESSION: Omit<FunctionNeeds, "description"> = {
   redis: true,
   stream: true,
   friendships: "read",
-  tunables: "session",
+  users: "read",
+  tunables: "protocol",
 };
 
 export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
-  "ws-authorizer": { description: "WebSocket $connect authorizer (Cognito token)", userPool: true, timeout: Duration.seconds(5) },
+  "ws-authorizer": {
+    description: "WebSocket $connect authorizer (Cognito token)",
+    userPool: true,
+    timeout: Duration.seconds(5),
+  },
   "ws-connect": { description: "WebSocket $connect", ...SESSION },
   "ws-disconnect": { description: "WebSocket $disconnect", ...SESSION },
-  "ws-default": { description: "WebSocket $default (unknown actions)", timeout: Duration.seconds(5) },
+  "ws-default": {
+    description: "WebSocket $default (unknown actions)",
+    timeout: Duration.seconds(5),
+  },
   "ws-init": { description: "WebSocket init: position and nearby-friends snapshot", ...SESSION },
   "ws-nearby-friends": { description: "WebSocket nearbyFriends: next snapshot page", ...SESSION },
   "ws-location": { description: "WebSocket location update", ...SESSION },
@@ -47,6 +55,8 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     description: "Fans location events out to friends' connections",
     redis: true,
     stream: true,
+    // Sharing settings of the movers, read through the Redis cache.
+    users: "read",
     connections: true,
     tunables: "fanout",
     memorySize: 1024,
@@ -55,7 +65,7 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
   "stream-history": {
     description: "Writes location events to the history table",
     history: "write",
-    tunables: "session",
+    tunables: "protocol",
     memorySize: 512,
     timeout: Duration.seconds(60),
   },
@@ -67,6 +77,24 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     redis: true,
     connections: true,
   },
-  "http-history": { description: "HTTP /me/history", history: "read" },
-  "cognito-post-confirmation": { description: "Cognito post-confirmation: creates the profile", users: "write" },
+  "http-settings": {
+    description: "HTTP /me/settings",
+    // Settings live on the user item and are cached in Redis; a change republishes the position.
+    users: "read-write",
+    redis: true,
+    stream: true,
+    tunables: "protocol",
+  },
+  "http-history": {
+    description: "HTTP /me/history",
+    // DELETE /me/history erases the stored history and the current position (Redis), and tells
+    // friends the user is offline (a stream record).
+    history: "read-write",
+    redis: true,
+    stream: true,
+  },
+  "cognito-post-confirmation": {
+    description: "Cognito post-confirmation: creates the profile",
+    users: "write",
+  },
 };

@@ -81,7 +81,8 @@ export function useConnectionsApi(fn: HouseFunction, stage: WebSocketStage): voi
   Validations.of(fn).acknowledge(
     ...methods.map((method) => ({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stage.stageName}/${method}/@connections/*]`,
-      reason: "Connection ids exist only at run time; the grant is limited to this API's stage and its @connections path.",
+      reason:
+        "Connection ids exist only at run time; the grant is limited to this API's stage and its @connections path.",
     })),
   );
 }

@@ -2,13 +2,21 @@
 // Lambda functions named in functions/routes.ts, both APIs and their monitoring.
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import { StartingPosition } from "aws-cdk-lib/aws-lambda";
-import { KinesisConsumerEventSource, KinesisEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
+import {
+  KinesisConsumerEventSource,
+  KinesisEventSource,
+  SqsDlq,
+} from "aws-cdk-lib/aws-lambda-event-sources";
 import type { Construct } from "constructs";
 import { AUTHORIZER_ENTRY, HTTP_ROUTES, STREAM_CONSUMERS, WS_ROUTES } from "../functions/routes.ts";
 import type { StageConfig } from "./config.ts";
 import { DataTables } from "./constructs/data-tables.ts";
 import { DeadLetterQueue } from "./constructs/dead-letter-queue.ts";
-import { HouseFunction, type HouseEntry, POST_CONFIRMATION_ENTRY } from "./constructs/house-function.ts";
+import {
+  type HouseEntry,
+  HouseFunction,
+  POST_CONFIRMATION_ENTRY,
+} from "./constructs/house-function.ts";
 import { HttpRoutesApi } from "./constructs/http-api.ts";
 import { LocationCache } from "./constructs/location-cache.ts";
 import { LocationStream } from "./constructs/location-stream.ts";
@@ -98,7 +106,9 @@ export class NearbyFriendsStack extends Stack {
         retainLogs: retainData,
         ...(needs.memorySize === undefined ? {} : { memorySize: needs.memorySize }),
         ...(needs.timeout === undefined ? {} : { timeout: needs.timeout }),
-        ...(needs.redis ? { network: { vpc: network.vpc, securityGroups: [cache.clientSecurityGroup] } } : {}),
+        ...(needs.redis
+          ? { network: { vpc: network.vpc, securityGroups: [cache.clientSecurityGroup] } }
+          : {}),
       });
       if (needs.redis) useRedis(fn, cache);
       if (needs.stream) useLocationStream(fn, locationStream.stream);
@@ -120,34 +130,42 @@ export class NearbyFriendsStack extends Stack {
       retainData,
       postConfirmation: fn(POST_CONFIRMATION_ENTRY),
     });
-    for (const [entry, needs] of Object.entries(FUNCTION_NEEDS)) {
-      if (needs.userPool) useUserPool(fn(entry as HouseEntry), auth.userPool, auth.client);
+    for (const [entry, f] of functions) {
+      if (FUNCTION_NEEDS[entry].userPool) useUserPool(f, auth.userPool, auth.client);
     }
 
     const realtime = new RealtimeApi(this, "WebSocket", {
       namePrefix,
       stageName: config.stage,
-      routes: Object.fromEntries(Object.entries(WS_ROUTES).map(([routeKey, entry]) => [routeKey, fn(entry)])),
+      routes: Object.fromEntries(
+        Object.entries(WS_ROUTES).map(([routeKey, entry]) => [routeKey, fn(entry)]),
+      ),
       authorizer: fn(AUTHORIZER_ENTRY),
       throttle: config.wsThrottle,
       retainLogs: retainData,
       createAccountLogRole: config.apiGatewayAccountRole,
     });
-    for (const [entry, needs] of Object.entries(FUNCTION_NEEDS)) {
-      if (needs.connections) useConnectionsApi(fn(entry as HouseEntry), realtime.stage);
+    for (const [entry, f] of functions) {
+      if (FUNCTION_NEEDS[entry].connections) useConnectionsApi(f, realtime.stage);
     }
 
     const http = new HttpRoutesApi(this, "Http", {
       namePrefix,
-      routes: Object.fromEntries(Object.entries(HTTP_ROUTES).map(([routeKey, entry]) => [routeKey, fn(entry)])),
+      routes: Object.fromEntries(
+        Object.entries(HTTP_ROUTES).map(([routeKey, entry]) => [routeKey, fn(entry)]),
+      ),
       issuer: auth.issuer,
       audience: [auth.client.userPoolClientId],
       throttle: config.httpThrottle,
       retainLogs: retainData,
     });
 
-    const fanoutDlq = new DeadLetterQueue(this, "FanoutDlq", { queueName: `${namePrefix}-fanout-dlq` });
-    const historyDlq = new DeadLetterQueue(this, "HistoryDlq", { queueName: `${namePrefix}-history-dlq` });
+    const fanoutDlq = new DeadLetterQueue(this, "FanoutDlq", {
+      queueName: `${namePrefix}-fanout-dlq`,
+    });
+    const historyDlq = new DeadLetterQueue(this, "HistoryDlq", {
+      queueName: `${namePrefix}-history-dlq`,
+    });
     const fanout = fn(STREAM_CONSUMERS.fanout);
     fanout.addEventSource(
       new KinesisConsumerEventSource(locationStream.fanoutConsumer, {
@@ -187,11 +205,13 @@ export class NearbyFriendsStack extends Stack {
       alarmEmail: config.alarmEmail,
     });
 
-    new CfnOutput(this, "WebSocketUrl", { value: realtime.stage.url, description: "wss:// URL; pass ?token=<jwt>" });
+    new CfnOutput(this, "WebSocketUrl", {
+      value: realtime.stage.url,
+      description: "wss:// URL; pass ?token=<jwt>",
+    });
     new CfnOutput(this, "HttpApiUrl", { value: http.stage.url, description: "HTTP API base URL" });
     new CfnOutput(this, "UserPoolId", { value: auth.userPool.userPoolId });
     new CfnOutput(this, "UserPoolClientId", { value: auth.client.userPoolClientId });
     new CfnOutput(this, "Region", { value: this.region });
-
   }
 }

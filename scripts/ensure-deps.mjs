@@ -8,7 +8,9 @@ import { delimiter, join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const stamp = join(root, "node_modules", ".nf-lock-hash");
-const lockHash = createHash("sha256").update(readFileSync(join(root, "package-lock.json"))).digest("hex");
+const lockHash = createHash("sha256")
+  .update(readFileSync(join(root, "package-lock.json")))
+  .digest("hex");
 
 if (!existsSync(stamp) || readFileSync(stamp, "utf8") !== lockHash) {
   console.error("ensure-deps: installing dependencies (npm ci)");
@@ -19,16 +21,25 @@ if (!existsSync(stamp) || readFileSync(stamp, "utf8") !== lockHash) {
 const onPath = (bin) =>
   (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, bin)));
 
-if (!process.env.REDIS_SERVER_BIN && !onPath("redis-server") && !existsSync("/usr/bin/redis-server")) {
+if (
+  !process.env.REDIS_SERVER_BIN &&
+  !onPath("redis-server") &&
+  !existsSync("/usr/bin/redis-server")
+) {
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   const canApt = onPath("apt-get");
   if (isRoot && canApt) {
     console.error("ensure-deps: installing redis-server (apt-get install redis-server)");
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-    const r = spawnSync("apt-get", ["install", "-y", "-qq", "redis-server"], { stdio: "inherit", env });
+    const r = spawnSync("apt-get", ["install", "-y", "-qq", "redis-server"], {
+      stdio: "inherit",
+      env,
+    });
     if (r.status !== 0) {
-      console.error("ensure-deps: apt-get could not install redis-server; install the package redis-server");
+      console.error(
+        "ensure-deps: apt-get could not install redis-server; install the package redis-server",
+      );
       process.exit(1);
     }
   } else {

@@ -6,7 +6,7 @@ export const keys = {
   userConnections: (userId: string) => `conn:{${userId}}`,
   subscribers: (userId: string) => `subs:{${userId}}`,
   connection: (connectionId: string) => `cx:{${connectionId}}`,
-  nearby: (connectionId: string) => `near:{${connectionId}}`,
+  follows: (connectionId: string) => `follows:{${connectionId}}`,
   geoCell: (cell: string) => `geo:{${cell}}`,
   settings: (userId: string) => `settings:{${userId}}`,
 } as const;

@@ -1,8 +1,10 @@
 // Redis adapter: positions (hash + TTL, movement filter in one script), the GEO cell index,
-// connections, per-user subscriber sets and per-connection "nearby" sets. Multi-key reads are
-// issued together so that ioredis auto-pipelining sends them in one round trip (per node).
+// connections, and each user's audience: `subs:{userId}`, a hash of the connections following
+// the user with, per connection, whether the user is currently reported nearby to it. Multi-key
+// operations are issued together so that ioredis auto-pipelining sends them in one round trip
+// (per node in cluster mode).
 import type { Result } from "ioredis";
-import type { ConnectionState, MoverState, Subscriber } from "../domain/fanout-plan.ts";
+import type { MoverState, Subscriber } from "../domain/fanout-plan.ts";
 import { normalizeSettings, type Settings } from "../domain/settings.ts";
 import type { RedisClient } from "./redis-client.ts";
 import { CONNECTION_TTL_S, keys, SETTINGS_TTL_S } from "./redis-keys.ts";
@@ -70,6 +72,22 @@ redis.call('DEL', KEYS[2])
 return {0, cell or ''}
 `;
 
+/**
+ * Set "nearby" flags of a user's subscribers, only where the subscription still exists, so that a
+ * fan-out racing with an unsubscribe or an unfriend never brings the subscription back.
+ * KEYS[1] subs:{userId}; ARGV member flag member flag ...
+ */
+const SET_FLAGS_LUA = `
+local n = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    n = n + 1
+  end
+end
+return n
+`;
+
 export interface StoredPosition {
   lat: number;
   lon: number;
@@ -113,6 +131,7 @@ declare module "ioredis" {
   interface RedisCommander<Context> {
     nfWriteLocation(key: string, ...args: string[]): Result<ScriptResult, Context>;
     nfRollbackPublish(key: string, ...args: string[]): Result<number, Context>;
+    nfSetFlags(key: string, ...args: string[]): Result<number, Context>;
     nfRemoveConnection(
       connKey: string,
       locKey: string,
@@ -125,6 +144,7 @@ function defineScripts(redis: RedisClient): void {
   redis.defineCommand("nfWriteLocation", { numberOfKeys: 1, lua: WRITE_LOCATION_LUA });
   redis.defineCommand("nfRollbackPublish", { numberOfKeys: 1, lua: ROLLBACK_PUBLISH_LUA });
   redis.defineCommand("nfRemoveConnection", { numberOfKeys: 2, lua: REMOVE_CONNECTION_LUA });
+  redis.defineCommand("nfSetFlags", { numberOfKeys: 1, lua: SET_FLAGS_LUA });
 }
 
 const num = (v: string | null | undefined): number | undefined => {
@@ -140,16 +160,24 @@ function toPosition(fields: (string | null)[]): StoredPosition | null {
 }
 
 /**
- * A member of `subs:{userId}` names the connection and its user, so that the fan-out learns both
- * in its first round. Neither part can hold a space (user ids and connection ids exclude it).
+ * A field of `subs:{userId}` names the connection and its user, so that the fan-out learns both,
+ * and whether the user is nearby on it, with one read per mover. Neither part holds a space.
  */
-const subscriberMember = (s: Subscriber): string => `${s.connectionId} ${s.userId}`;
+const subscriberField = (s: Pick<Subscriber, "connectionId" | "userId">): string =>
+  `${s.connectionId} ${s.userId}`;
 
-function parseSubscriber(member: string): Subscriber | null {
-  const space = member.indexOf(" ");
+function parseSubscriber(field: string, flag: string): Subscriber | null {
+  const space = field.indexOf(" ");
   if (space <= 0) return null;
-  return { connectionId: member.slice(0, space), userId: member.slice(space + 1) };
+  return {
+    connectionId: field.slice(0, space),
+    userId: field.slice(space + 1),
+    nearby: flag === "1",
+  };
 }
+
+/** A change of the "nearby" flag of one subscription: [the followed user, the subscriber, nearby]. */
+export type FlagChange = readonly [string, Pick<Subscriber, "connectionId" | "userId">, boolean];
 
 export class RedisStore {
   constructor(readonly redis: RedisClient) {
@@ -228,22 +256,26 @@ export class RedisStore {
   }
 
   /**
-   * Forget a connection. Returns whether it was the user's last one (the user went offline, and
-   * their position has been removed). Subscriber sets that still name the connection are pruned
-   * lazily by the fan-out, which finds its `cx:` key gone.
+   * Forget a connection: its subscriptions (through the `follows:` index) and its keys. Returns
+   * whether it was the user's last one (the user went offline, and their position was removed).
    */
   async removeConnection(userId: string, connectionId: string): Promise<{ offline: boolean }> {
-    const [[remaining, cell]] = await Promise.all([
+    const follows = keys.follows(connectionId);
+    const [[remaining, cell], followed] = await Promise.all([
       this.redis.nfRemoveConnection(
         keys.userConnections(userId),
         keys.location(userId),
         connectionId,
       ),
-      this.redis.del(keys.connection(connectionId), keys.nearby(connectionId)),
+      this.redis.smembers(follows),
     ]);
-    if (remaining > 0) return { offline: false };
-    if (cell !== "") await this.redis.zrem(keys.geoCell(cell), userId);
-    return { offline: true };
+    const field = subscriberField({ connectionId, userId });
+    await Promise.all([
+      ...followed.map((f) => this.redis.hdel(keys.subscribers(f), field)),
+      this.redis.del(keys.connection(connectionId), follows),
+      ...(remaining === 0 && cell !== "" ? [this.redis.zrem(keys.geoCell(cell), userId)] : []),
+    ]);
+    return { offline: remaining === 0 };
   }
 
   /** Delete a user's current position and its index entry (the user erased their data). */
@@ -260,32 +292,43 @@ export class RedisStore {
     return this.redis.hget(keys.connection(connectionId), "userId");
   }
 
-  /** Subscribe a viewer's connection to the updates of each of these users. */
+  /** Subscribe a viewer's connection to the updates of each of these users (not nearby yet). */
   async subscribe(
     viewerId: string,
     connectionId: string,
     userIds: readonly string[],
   ): Promise<void> {
-    const member = subscriberMember({ connectionId, userId: viewerId });
-    await Promise.all(userIds.map((u) => this.redis.sadd(keys.subscribers(u), member)));
+    if (userIds.length === 0) return;
+    const field = subscriberField({ connectionId, userId: viewerId });
+    const follows = keys.follows(connectionId);
+    await Promise.all([
+      ...userIds.map((u) => this.redis.hset(keys.subscribers(u), field, "0")),
+      this.redis.sadd(follows, ...userIds),
+      this.redis.expire(follows, CONNECTION_TTL_S),
+    ]);
   }
 
   async unsubscribe(viewerId: string, connectionId: string, userId: string): Promise<void> {
     await Promise.all([
-      this.redis.srem(
+      this.redis.hdel(
         keys.subscribers(userId),
-        subscriberMember({ connectionId, userId: viewerId }),
+        subscriberField({ connectionId, userId: viewerId }),
       ),
-      this.redis.srem(keys.nearby(connectionId), userId),
+      this.redis.srem(keys.follows(connectionId), userId),
     ]);
   }
 
-  /** Replace the set of friends reported nearby to a connection (after a snapshot). */
-  async replaceNearby(connectionId: string, userIds: readonly string[]): Promise<void> {
-    const k = keys.nearby(connectionId);
-    const tx = this.redis.multi().del(k);
-    if (userIds.length > 0) tx.sadd(k, ...userIds).expire(k, CONNECTION_TTL_S);
-    await tx.exec();
+  /** Record which followed users are reported nearby to which connections (existing subscriptions only). */
+  async setNearbyFlags(changes: readonly FlagChange[]): Promise<void> {
+    const byUser = new Map<string, string[]>();
+    for (const [user, sub, nearby] of changes) {
+      const args = byUser.get(user) ?? [];
+      args.push(subscriberField(sub), nearby ? "1" : "0");
+      byUser.set(user, args);
+    }
+    await Promise.all(
+      [...byUser].map(([user, args]) => this.redis.nfSetFlags(keys.subscribers(user), ...args)),
+    );
   }
 
   /** Cached settings of many users, in one round trip; absent where the cache has none. */
@@ -320,71 +363,46 @@ export class RedisStore {
   async unlink(viewer: string, friend: string): Promise<string[]> {
     const conns = await this.redis.smembers(keys.userConnections(viewer));
     const rows = await Promise.all(
-      conns.map((c) =>
-        Promise.all([
-          this.redis.srem(
-            keys.subscribers(friend),
-            subscriberMember({ connectionId: c, userId: viewer }),
-          ),
-          this.redis.srem(keys.nearby(c), friend),
-        ]),
-      ),
+      conns.map((c) => {
+        const field = subscriberField({ connectionId: c, userId: viewer });
+        return Promise.all([
+          this.redis.hget(keys.subscribers(friend), field),
+          this.redis.hdel(keys.subscribers(friend), field),
+          this.redis.srem(keys.follows(c), friend),
+        ]);
+      }),
     );
-    return conns.filter((_, i) => rows[i]?.[1] === 1);
+    return conns.filter((_, i) => rows[i]?.[0] === "1");
   }
 
-  /** Fan-out round 1: each mover's subscriber connections and last published time. */
+  /** Fan-out round 1: each mover's subscribers (with their nearby flags) and last published time. */
   async moverStates(userIds: readonly string[]): Promise<Map<string, MoverState>> {
     const rows = await Promise.all(
       userIds.map((u) =>
         Promise.all([
-          this.redis.smembers(keys.subscribers(u)),
+          this.redis.hgetall(keys.subscribers(u)),
           this.redis.hget(keys.location(u), "pubAt"),
         ]),
       ),
     );
     const out = new Map<string, MoverState>();
     userIds.forEach((u, i) => {
-      const [members, pubAt] = rows[i] ?? [[], null];
-      const subscribers = members.flatMap((m) => parseSubscriber(m) ?? []);
+      const [fields, pubAt] = rows[i] ?? [{}, null];
+      const subscribers = Object.entries(fields).flatMap(
+        ([f, flag]) => parseSubscriber(f, flag) ?? [],
+      );
       out.set(u, { subscribers, publishedAt: num(pubAt) });
     });
     return out;
   }
 
-  /** Fan-out round 2: whether each connection is alive, and the friends nearby on it. */
-  async connectionStates(connectionIds: readonly string[]): Promise<Map<string, ConnectionState>> {
-    const rows = await Promise.all(
-      connectionIds.map((c) =>
-        Promise.all([this.redis.exists(keys.connection(c)), this.redis.smembers(keys.nearby(c))]),
-      ),
+  /** Remove subscriptions whose connection is gone: [followed user, subscriber]. */
+  async removeSubscriptions(
+    pairs: readonly (readonly [string, Pick<Subscriber, "connectionId" | "userId">])[],
+  ): Promise<void> {
+    await Promise.all(
+      pairs.map(([user, sub]) => this.redis.hdel(keys.subscribers(user), subscriberField(sub))),
     );
-    const out = new Map<string, ConnectionState>();
-    connectionIds.forEach((c, i) => {
-      const [alive, nearby] = rows[i] ?? [0, []];
-      out.set(c, { alive: alive === 1, nearby: new Set(nearby) });
-    });
-    return out;
-  }
-
-  /** Apply the fan-out's state changes in one round trip. */
-  async applyFanoutChanges(changes: {
-    nearbyAdd: readonly (readonly [string, string])[];
-    nearbyRemove: readonly (readonly [string, string])[];
-    deadSubscriptions: readonly (readonly [string, Subscriber])[];
-  }): Promise<void> {
-    const ops: Promise<unknown>[] = [];
-    for (const [conn, friend] of changes.nearbyAdd) {
-      ops.push(
-        this.redis.sadd(keys.nearby(conn), friend),
-        this.redis.expire(keys.nearby(conn), CONNECTION_TTL_S),
-      );
-    }
-    for (const [conn, friend] of changes.nearbyRemove)
-      ops.push(this.redis.srem(keys.nearby(conn), friend));
-    for (const [mover, sub] of changes.deadSubscriptions)
-      ops.push(this.redis.srem(keys.subscribers(mover), subscriberMember(sub)));
-    await Promise.all(ops);
   }
 
   /** Forget a connection that the Management API reported gone (closed without $disconnect). */
@@ -393,7 +411,7 @@ export class RedisStore {
   ): Promise<{ userId: string | null; offline: boolean }> {
     const userId = await this.connectionUser(connectionId);
     if (userId === null) {
-      await this.redis.del(keys.nearby(connectionId));
+      await this.redis.del(keys.follows(connectionId));
       return { userId, offline: false };
     }
     const { offline } = await this.removeConnection(userId, connectionId);

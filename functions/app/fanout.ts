@@ -1,9 +1,9 @@
 // Use case: fan a batch of stream records out to the connections of subscribed friends. Two
-// rounds of Redis reads and one of writes per batch whatever its size, one push per recipient connection, bounded
+// rounds of Redis reads and one of writes per batch whatever its size (and however many friends), one push per recipient connection, bounded
 // concurrency of posts; dead connections are cleaned up, failed pushes fail only their records.
 import type { Notifier } from "../adapters/connection-notifier.ts";
 import type { EventPublisher } from "../adapters/kinesis-publisher.ts";
-import type { RedisStore } from "../adapters/redis-store.ts";
+import type { FlagChange, RedisStore } from "../adapters/redis-store.ts";
 import { mapWithConcurrency } from "../domain/concurrency.ts";
 import {
   type FanoutConfig,
@@ -18,9 +18,9 @@ export interface FanoutDeps {
   store: Pick<
     RedisStore,
     | "moverStates"
-    | "connectionStates"
     | "positions"
-    | "applyFanoutChanges"
+    | "setNearbyFlags"
+    | "removeSubscriptions"
     | "forgetDeadConnection"
     | "cachedSettings"
   >;
@@ -46,26 +46,22 @@ export async function fanOut(
   if (latest.length === 0) return { failedSequenceNumbers: [], posts: 0, gone: 0 };
 
   const moverIds = latest.map((r) => r.event.userId);
-  // Round 1: subscribers, published marker and cached settings of every mover.
+  // Round 1: each mover's audience (connections, their users, nearby flags), published marker and
+  // cached settings.
   const [movers, cached] = await Promise.all([
     deps.store.moverStates(moverIds),
     deps.store.cachedSettings(moverIds),
   ]);
   const settings = await resolveSettings(deps.settings, moverIds, cached);
   const now = deps.now();
-  const subscribers = [...movers.values()].flatMap((m) => m.subscribers);
-  const connectionIds = [...new Set(subscribers.map((s) => s.connectionId))];
-  const viewers = [...new Set(subscribers.map((s) => s.userId))];
-  // Round 2: which of those connections are alive, who is nearby on each, where their users are.
-  const [connections, positions] = await Promise.all([
-    deps.store.connectionStates(connectionIds),
-    deps.store.positions(viewers),
-  ]);
+  const viewers = new Set<string>();
+  for (const m of movers.values()) for (const s of m.subscribers) viewers.add(s.userId);
+  // Round 2: where the audience is.
+  const positions = await deps.store.positions([...viewers]);
 
   const plan = planFanout({
     records: latest,
     movers,
-    connections,
     positions,
     config: deps.config,
     visibility: (mover, viewer) =>
@@ -78,28 +74,24 @@ export async function fanOut(
 
   const failed = new Set<string>();
   const gone: string[] = [];
-  const nearbyAdd: [string, string][] = [];
-  const nearbyRemove: [string, string][] = [];
-  const deadSubscriptions = [...plan.deadSubscriptions];
+  const flags: FlagChange[] = [];
+  const dead: [string, { connectionId: string; userId: string }][] = [];
   plan.pushes.forEach((push, i) => {
     const result = results[i];
+    const sub = { connectionId: push.connectionId, userId: push.viewerId };
     if (result === "sent") {
-      for (const f of push.nearbyAdd) nearbyAdd.push([push.connectionId, f]);
-      for (const f of push.nearbyRemove) nearbyRemove.push([push.connectionId, f]);
+      for (const f of push.nearbyAdd) flags.push([f, sub, true]);
+      for (const f of push.nearbyRemove) flags.push([f, sub, false]);
     } else if (result === "gone") {
       gone.push(push.connectionId);
-      for (const u of push.updates) {
-        deadSubscriptions.push([
-          u.userId,
-          { connectionId: push.connectionId, userId: push.viewerId },
-        ]);
-      }
+      for (const u of push.updates) dead.push([u.userId, sub]);
     } else {
       for (const s of push.sequenceNumbers) failed.add(s);
     }
   });
 
-  await deps.store.applyFanoutChanges({ nearbyAdd, nearbyRemove, deadSubscriptions });
+  // Round 3: the state changes, in one round trip.
+  await Promise.all([deps.store.setNearbyFlags(flags), deps.store.removeSubscriptions(dead)]);
   for (const connectionId of gone) {
     const { offline, userId } = await deps.store.forgetDeadConnection(connectionId);
     if (offline && userId !== null) {

@@ -29,8 +29,7 @@ export interface SessionDeps extends LocationDeps {
       | "removeConnection"
       | "subscribe"
       | "unsubscribe"
-      | "replaceNearby"
-      | "applyFanoutChanges"
+      | "setNearbyFlags"
       | "cachedSettings"
     >;
   publisher: EventPublisher;
@@ -87,10 +86,9 @@ export async function init(deps: SessionDeps, input: InitInput): Promise<InitRes
   const friendIds = await deps.friends.friendIds(input.userId);
   await deps.store.subscribe(input.userId, input.connectionId, friendIds);
   const all = await nearbyFriends(snapshotDeps(deps), input.userId, input, friendIds);
-  await deps.store.replaceNearby(
-    input.connectionId,
-    all.map((f) => f.userId),
-  );
+  // The snapshot replaces what the client held: exactly these friends are now nearby to it.
+  const sub = { connectionId: input.connectionId, userId: input.userId };
+  await deps.store.setNearbyFlags(all.map((f) => [f.userId, sub, true] as const));
   return {
     serverTime: deps.now(),
     radiusM: deps.tunables.radiusM,
@@ -128,11 +126,7 @@ export async function subscribe(
   if (!self) return null;
   const [nearby] = await nearbyFriends(snapshotDeps(deps), userId, self, [friendId]);
   if (nearby) {
-    await deps.store.applyFanoutChanges({
-      nearbyAdd: [[connectionId, friendId]],
-      nearbyRemove: [],
-      deadSubscriptions: [],
-    });
+    await deps.store.setNearbyFlags([[friendId, { connectionId, userId }, true]]);
   }
   return nearby ?? null;
 }

@@ -31,23 +31,18 @@ export type FriendUpdate =
     }
   | { userId: string; state: "away" };
 
-/** A connection following a user, and the connection's user. */
+/** A connection following a user: the connection's user, and whether the followed user is
+ * currently reported nearby to it. */
 export interface Subscriber {
   connectionId: string;
   userId: string;
+  nearby: boolean;
 }
 
 export interface MoverState {
   subscribers: readonly Subscriber[];
   /** When the user's newest position was published; an older record has been superseded. */
   publishedAt: number | undefined;
-}
-
-export interface ConnectionState {
-  /** False when the connection is gone (its keys expired or were removed). */
-  alive: boolean;
-  /** Friends currently reported nearby to this connection. */
-  nearby: ReadonlySet<string>;
 }
 
 export interface Push {
@@ -62,8 +57,6 @@ export interface Push {
 
 export interface Plan {
   pushes: Push[];
-  /** [mover, subscriber] pairs whose connection is gone: prune from the mover's subscribers. */
-  deadSubscriptions: [string, Subscriber][];
 }
 
 /**
@@ -89,7 +82,6 @@ export function latestPerUser(
 export interface PlanInput {
   records: readonly StreamRecord[];
   movers: ReadonlyMap<string, MoverState>;
-  connections: ReadonlyMap<string, ConnectionState>;
   /** Current positions of the subscribers' users (absent: offline). */
   positions: ReadonlyMap<string, LatLon>;
   config: FanoutConfig;
@@ -102,7 +94,6 @@ const everyonePrecise = (): Visibility => "precise";
 export function planFanout(input: PlanInput): Plan {
   const visibility = input.visibility ?? everyonePrecise;
   const pushes = new Map<string, Push>();
-  const deadSubscriptions: [string, Subscriber][] = [];
   const pushFor = ({ connectionId, userId: viewerId }: Subscriber): Push => {
     let p = pushes.get(connectionId);
     if (!p) {
@@ -130,14 +121,9 @@ export function planFanout(input: PlanInput): Plan {
       continue;
 
     for (const sub of mover.subscribers) {
-      const conn = input.connections.get(sub.connectionId);
-      if (!conn?.alive) {
-        deadSubscriptions.push([event.userId, sub]);
-        continue;
-      }
       const viewer = sub.userId;
       if (viewer === event.userId) continue;
-      const wasNearby = conn.nearby.has(event.userId);
+      const wasNearby = sub.nearby;
       const away = () => {
         const p = pushFor(sub);
         p.updates.push({ userId: event.userId, state: "away" });
@@ -179,5 +165,5 @@ export function planFanout(input: PlanInput): Plan {
       }
     }
   }
-  return { pushes: [...pushes.values()], deadSubscriptions };
+  return { pushes: [...pushes.values()] };
 }

@@ -17,24 +17,7 @@ export type HouseEntry = EntryName | typeof POST_CONFIRMATION_ENTRY;
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** Where the handler of an entry lives; exported so that tests bundle exactly the same files. */
-export const entryPath = (entry: HouseEntry): string => join(REPO_ROOT, "functions", `${entry}.ts`);
-
-/**
- * Bundling shared by every function. The banner gives ESM bundles a `require` for the CommonJS
- * dependencies (ioredis, the AWS SDK's transitive ones) that still call it.
- */
-export const HOUSE_BUNDLING = {
-  forceDockerBundling: false,
-  format: OutputFormat.ESM,
-  sourceMap: true,
-  minify: true,
-  target: "node22",
-  mainFields: ["module", "main"],
-  // The runtime's built-in SDK lags the versions this code is tested with: bundle the pinned ones.
-  externalModules: [],
-  banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
-} as const;
+const entryPath = (entry: HouseEntry): string => join(REPO_ROOT, "functions", `${entry}.ts`);
 
 /** A function placed in the VPC, in private subnets, behind the given security groups. */
 export interface FunctionNetwork {
@@ -57,7 +40,6 @@ export interface HouseFunctionProps {
 
 export class HouseFunction extends NodejsFunction {
   readonly entryName: HouseEntry;
-  readonly inVpc: boolean;
 
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     const functionName = `${props.namePrefix}-${props.entry}`;
@@ -80,7 +62,21 @@ export class HouseFunction extends NodejsFunction {
       tracing: Tracing.ACTIVE,
       logGroup,
       environment: { NODE_OPTIONS: "--enable-source-maps" },
-      bundling: { ...HOUSE_BUNDLING, mainFields: [...HOUSE_BUNDLING.mainFields], externalModules: [] },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: "node22",
+        mainFields: ["module", "main"],
+        // ESM bundles get a `require` for the CommonJS dependencies (ioredis among them) that call it.
+        banner:
+          "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+        sourceMap: true,
+        minify: true,
+        // Class and function names stay readable in error names and stack frames.
+        keepNames: true,
+        // Bundle the SDK versions the code is tested with rather than the runtime's built-in ones.
+        externalModules: [],
+      },
       ...(props.network
         ? {
             vpc: props.network.vpc,
@@ -90,7 +86,6 @@ export class HouseFunction extends NodejsFunction {
         : {}),
     });
     this.entryName = props.entry;
-    this.inVpc = props.network !== undefined;
 
     Validations.of(this).acknowledge(
       {
@@ -100,7 +95,8 @@ export class HouseFunction extends NodejsFunction {
       },
       {
         id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-        reason: "The AWS-managed basic execution policy only lets the function write its own CloudWatch logs.",
+        reason:
+          "The AWS-managed basic execution policy only lets the function write its own CloudWatch logs.",
       },
       {
         id: "AwsSolutions-IAM5[Resource::*]",

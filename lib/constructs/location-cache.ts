@@ -99,24 +99,22 @@ export class LocationCache extends Construct {
       preferredMaintenanceWindow: "sun:03:00-sun:04:00",
       snapshotWindow: "01:00-02:00",
     });
-    this.replicationGroup.applyRemovalPolicy(props.retainData ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY);
+    this.replicationGroup.applyRemovalPolicy(
+      props.retainData ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+    );
 
     this.url = `rediss://${this.replicationGroup.attrConfigurationEndPointAddress}:${this.replicationGroup.attrConfigurationEndPointPort}`;
 
-    Validations.of(this.replicationGroup).acknowledge(
-      {
-        id: "AwsSolutions-AEC5",
-        reason:
-          "The port is not a control: the group accepts TLS connections with the AUTH token, only from the client security group, in private subnets.",
-      },
-    );
-    Validations.of(this.authSecret).acknowledge(
-      {
-        id: "AwsSolutions-SMG4",
-        reason:
-          "Rotating an ElastiCache AUTH token needs a ModifyReplicationGroup ROTATE/SET sequence that the generic rotation Lambdas do not implement; rotate with a deployment (new secret version) until a dedicated rotation function exists.",
-      },
-    );
+    Validations.of(this.replicationGroup).acknowledge({
+      id: "AwsSolutions-AEC5",
+      reason:
+        "The port is not a control: the group accepts TLS connections with the AUTH token, only from the client security group, in private subnets.",
+    });
+    Validations.of(this.authSecret).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason:
+        "Rotating an ElastiCache AUTH token needs a ModifyReplicationGroup ROTATE/SET sequence that the generic rotation Lambdas do not implement; rotate with a deployment (new secret version) until a dedicated rotation function exists.",
+    });
   }
 
   /** The CacheClusterId of every node (`<group>-<shard 0001..>-<node 001..>`), for per-node metrics. */
@@ -124,7 +122,9 @@ export class LocationCache extends Construct {
     const ids: string[] = [];
     for (let shard = 1; shard <= this.numNodeGroups; shard++) {
       for (let node = 1; node <= this.replicasPerNodeGroup + 1; node++) {
-        ids.push(`${this.replicationGroupId}-${String(shard).padStart(4, "0")}-${String(node).padStart(3, "0")}`);
+        ids.push(
+          `${this.replicationGroupId}-${String(shard).padStart(4, "0")}-${String(node).padStart(3, "0")}`,
+        );
       }
     }
     return ids;

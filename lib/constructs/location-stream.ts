@@ -2,8 +2,8 @@
 // consumers. Encrypted with a customer key; on-demand unless a shard count is configured. The fan-out
 // consumer reads through an enhanced fan-out (dedicated throughput) registration.
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
-import { Key } from "aws-cdk-lib/aws-kms";
 import { Stream, StreamConsumer, StreamEncryption, StreamMode } from "aws-cdk-lib/aws-kinesis";
+import { Key } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
 
 export interface LocationStreamProps {

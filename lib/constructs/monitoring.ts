@@ -2,6 +2,7 @@
 // consumer lag, dead-lettered batches, API errors, cache saturation), an encrypted SNS topic for
 // their actions, and one dashboard per stage.
 import { Duration } from "aws-cdk-lib";
+import type { IHttpApi } from "aws-cdk-lib/aws-apigatewayv2";
 import {
   Alarm,
   ComparisonOperator,
@@ -11,7 +12,6 @@ import {
   Metric,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
-import type { IHttpApi } from "aws-cdk-lib/aws-apigatewayv2";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
@@ -59,7 +59,11 @@ export class Monitoring extends Construct {
       enableKeyRotation: true,
     });
     // CloudWatch publishes alarm notifications to the topic: it must be able to use the key.
-    key.grant(new ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
+    key.grant(
+      new ServicePrincipal("cloudwatch.amazonaws.com"),
+      "kms:Decrypt",
+      "kms:GenerateDataKey*",
+    );
     this.topic = new Topic(this, "AlarmTopic", {
       topicName: `${props.namePrefix}-alarms`,
       displayName: `Nearby Friends alarms (${props.namePrefix})`,
@@ -70,8 +74,18 @@ export class Monitoring extends Construct {
     this.action = new SnsAction(this.topic);
 
     for (const fn of props.functions) {
-      this.alarm(`${fn.entryName}-errors`, fn.metricErrors({ period: PERIOD }), 1, `${fn.entryName} threw errors`);
-      this.alarm(`${fn.entryName}-throttles`, fn.metricThrottles({ period: PERIOD }), 1, `${fn.entryName} was throttled`);
+      this.alarm(
+        `${fn.entryName}-errors`,
+        fn.metricErrors({ period: PERIOD }),
+        1,
+        `${fn.entryName} threw errors`,
+      );
+      this.alarm(
+        `${fn.entryName}-throttles`,
+        fn.metricThrottles({ period: PERIOD }),
+        1,
+        `${fn.entryName} was throttled`,
+      );
     }
     for (const consumer of props.consumers) {
       this.alarm(
@@ -100,9 +114,24 @@ export class Monitoring extends Construct {
         period: PERIOD,
       });
     // WebSocket APIs publish no 5xx metric: execution and integration errors are their server errors.
-    this.alarm("ws-execution-errors", wsMetric("ExecutionError"), 5, "WebSocket API execution errors");
-    this.alarm("ws-integration-errors", wsMetric("IntegrationError"), 5, "WebSocket API integration errors");
-    this.alarm("http-5xx", props.httpApi.metricServerError({ period: PERIOD }), 5, "HTTP API 5xx responses");
+    this.alarm(
+      "ws-execution-errors",
+      wsMetric("ExecutionError"),
+      5,
+      "WebSocket API execution errors",
+    );
+    this.alarm(
+      "ws-integration-errors",
+      wsMetric("IntegrationError"),
+      5,
+      "WebSocket API integration errors",
+    );
+    this.alarm(
+      "http-5xx",
+      props.httpApi.metricServerError({ period: PERIOD }),
+      5,
+      "HTTP API 5xx responses",
+    );
 
     const cacheMetric = (metricName: string, nodeId: string) =>
       new Metric({
@@ -113,7 +142,13 @@ export class Monitoring extends Construct {
         period: PERIOD,
       });
     for (const nodeId of props.cacheNodeIds) {
-      this.alarm(`${nodeId}-cpu`, cacheMetric("EngineCPUUtilization", nodeId), 80, `cache node ${nodeId} engine CPU`, 3);
+      this.alarm(
+        `${nodeId}-cpu`,
+        cacheMetric("EngineCPUUtilization", nodeId),
+        80,
+        `cache node ${nodeId} engine CPU`,
+        3,
+      );
       this.alarm(
         `${nodeId}-memory`,
         cacheMetric("DatabaseMemoryUsagePercentage", nodeId),
@@ -127,16 +162,29 @@ export class Monitoring extends Construct {
       dashboardName: props.namePrefix,
       defaultInterval: Duration.hours(3),
     });
-    const graph = (title: string, left: IMetric[]) => new GraphWidget({ title, left, width: 12, height: 6 });
+    const graph = (title: string, left: IMetric[]) =>
+      new GraphWidget({ title, left, width: 12, height: 6 });
     this.dashboard.addWidgets(
-      graph("WebSocket: connections and messages", [wsMetric("ConnectCount"), wsMetric("MessageCount")]),
-      graph("WebSocket: errors", [wsMetric("ExecutionError"), wsMetric("IntegrationError"), wsMetric("ClientError")]),
+      graph("WebSocket: connections and messages", [
+        wsMetric("ConnectCount"),
+        wsMetric("MessageCount"),
+      ]),
+      graph("WebSocket: errors", [
+        wsMetric("ExecutionError"),
+        wsMetric("IntegrationError"),
+        wsMetric("ClientError"),
+      ]),
     );
     this.dashboard.addWidgets(
-      graph("HTTP API: requests and 5xx", [props.httpApi.metricCount(), props.httpApi.metricServerError()]),
+      graph("HTTP API: requests and 5xx", [
+        props.httpApi.metricCount(),
+        props.httpApi.metricServerError(),
+      ]),
       graph(
         "Stream consumers: iterator age (ms)",
-        props.consumers.map((c) => c.fn.metric("IteratorAge", { statistic: "Maximum", label: c.name })),
+        props.consumers.map((c) =>
+          c.fn.metric("IteratorAge", { statistic: "Maximum", label: c.name }),
+        ),
       ),
     );
     this.dashboard.addWidgets(
@@ -169,7 +217,13 @@ export class Monitoring extends Construct {
     );
   }
 
-  private alarm(name: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1): Alarm {
+  private alarm(
+    name: string,
+    metric: IMetric,
+    threshold: number,
+    description: string,
+    evaluationPeriods = 1,
+  ): Alarm {
     const alarm = new Alarm(this, `${name.replace(/[^A-Za-z0-9]/g, "")}Alarm`, {
       alarmName: `${this.namePrefix}-${name}`,
       alarmDescription: description,

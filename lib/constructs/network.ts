@@ -44,7 +44,10 @@ export class Network extends Construct {
       ],
       gatewayEndpoints: { DynamoDb: { service: GatewayVpcEndpointAwsService.DYNAMODB } },
       flowLogs: {
-        all: { destination: FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: FlowLogTrafficType.ALL },
+        all: {
+          destination: FlowLogDestination.toCloudWatchLogs(flowLogs),
+          trafficType: FlowLogTrafficType.ALL,
+        },
       },
     });
     // The hot path (PutRecord on every location update) and the cold start (the Redis AUTH token)

@@ -4,9 +4,9 @@ import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import {
   AccountRecovery,
   FeaturePlan,
-  UserPoolOperation,
   UserPool,
   type UserPoolClient,
+  UserPoolOperation,
 } from "aws-cdk-lib/aws-cognito";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { Construct } from "constructs";
@@ -53,6 +53,8 @@ export class UserAuth extends Construct {
       generateSecret: false,
       // SRP for the apps; user-password for test users and the black-box tests.
       authFlows: { userSrp: true, userPassword: true },
+      // No hosted UI: the apps sign in through the Cognito API, so no OAuth flows or callback URLs.
+      disableOAuth: true,
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
       accessTokenValidity: Duration.hours(1),

@@ -1,8 +1,7 @@
 // The WebSocket API: a Lambda authorizer on $connect (token in the query string), one route per
 // entry of routes.ts, two-way so that route replies reach the client, and a throttled, logged stage.
 import { RemovalPolicy, Validations } from "aws-cdk-lib";
-import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
-import { CfnAccount } from "aws-cdk-lib/aws-apigateway";
+import { AccessLogFormat, CfnAccount } from "aws-cdk-lib/aws-apigateway";
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { WebSocketLambdaAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { WebSocketLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
@@ -50,8 +49,14 @@ export class RealtimeApi extends Construct {
 
   constructor(scope: Construct, id: string, props: RealtimeApiProps) {
     super(scope, id);
-    const { $connect: connect, $disconnect: disconnect, $default: fallback, ...custom } = props.routes;
-    if (!connect || !disconnect || !fallback) throw new Error("the WebSocket routes need $connect, $disconnect and $default");
+    const {
+      $connect: connect,
+      $disconnect: disconnect,
+      $default: fallback,
+      ...custom
+    } = props.routes;
+    if (!connect || !disconnect || !fallback)
+      throw new Error("the WebSocket routes need $connect, $disconnect and $default");
 
     const integration = (routeKey: string, fn: IFunction) =>
       new WebSocketLambdaIntegration(`${routeKey.replace(/\W/g, "")}Integration`, fn);
@@ -68,10 +73,16 @@ export class RealtimeApi extends Construct {
         }),
       },
       disconnectRouteOptions: { integration: integration("$disconnect", disconnect) },
-      defaultRouteOptions: { integration: integration("$default", fallback), returnResponse: twoWay("$default") },
+      defaultRouteOptions: {
+        integration: integration("$default", fallback),
+        returnResponse: twoWay("$default"),
+      },
     });
     for (const [routeKey, fn] of Object.entries(custom)) {
-      this.api.addRoute(routeKey, { integration: integration(routeKey, fn), returnResponse: twoWay(routeKey) });
+      this.api.addRoute(routeKey, {
+        integration: integration(routeKey, fn),
+        returnResponse: twoWay(routeKey),
+      });
     }
 
     const accessLogs = new LogGroup(this, "AccessLogs", {
@@ -96,16 +107,20 @@ export class RealtimeApi extends Construct {
       // retained: other stages deployed to the same account and region rely on it too.
       const role = new Role(this, "AccountLogRole", {
         assumedBy: new ServicePrincipal("apigateway.amazonaws.com"),
-        managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName("service-role/AmazonAPIGatewayPushToCloudWatchLogs")],
+        managedPolicies: [
+          ManagedPolicy.fromAwsManagedPolicyName(
+            "service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+          ),
+        ],
       });
       role.applyRemovalPolicy(RemovalPolicy.RETAIN);
       const account = new CfnAccount(this, "Account", { cloudWatchRoleArn: role.roleArn });
       account.applyRemovalPolicy(RemovalPolicy.RETAIN);
       this.stage.node.addDependency(account);
       Validations.of(role).acknowledge({
-          id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-          reason:
-            "AmazonAPIGatewayPushToCloudWatchLogs is the documented policy of the account-level API Gateway logging role; it must cover every API's log groups in the account.",
+        id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+        reason:
+          "AmazonAPIGatewayPushToCloudWatchLogs is the documented policy of the account-level API Gateway logging role; it must cover every API's log groups in the account.",
       });
     }
 

@@ -80,11 +80,18 @@ interface Statement {
 
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
+/** The feature flags and defaults of cdk.json, so that the tests synthesize what `cdk synth` does. */
+const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
+    context: Record<string, unknown>;
+  }
+).context;
+
 function synthStack(
   context: Record<string, unknown>,
   outdir: string,
 ): { stack: NearbyFriendsStack; app: App } {
-  const app = new App({ context, outdir });
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...context }, outdir });
   const stack = new NearbyFriendsStack(app, `NearbyFriends-${String(context.stage)}`, {
     config: stageConfigFromContext(app.node),
   });
@@ -249,7 +256,9 @@ describe("functions", () => {
           });
         } catch (err) {
           const stderr = (err as { stderr?: string }).stderr ?? String(err);
-          failures.push(`${entry}: ${stderr.split("\n").find((l) => /^\w*Error: /.test(l.trim())) ?? stderr}`);
+          failures.push(
+            `${entry}: ${stderr.split("\n").find((l) => /Error\]?: /.test(l)) ?? stderr}`,
+          );
         }
       }),
     );

@@ -62,14 +62,13 @@ describe("Redis Cluster", () => {
     await store.addConnection(bob, c1, 1);
     await store.addConnection(bob, c2, 2);
     await store.subscribe(bob, c1, [alice, uid("x"), uid("y")]);
-    await store.replaceNearby(c1, [alice]);
+    await store.setNearbyFlags([[alice, { connectionId: c1, userId: bob }, true]]);
     const settings: Settings = { ...DEFAULT_SETTINGS, sharing: "off" };
     await store.cacheSettings(new Map([[alice, settings]]));
     expect((await store.cachedSettings([alice, bob])).get(alice)).toEqual(settings);
-    expect((await store.connectionStates([c1, c2])).get(c1)).toEqual({
-      alive: true,
-      nearby: new Set([alice]),
-    });
+    expect((await store.moverStates([alice])).get(alice)?.subscribers).toEqual([
+      { connectionId: c1, userId: bob, nearby: true },
+    ]);
     expect(await store.unlink(bob, alice)).toEqual([c1]);
     await recordLocation(
       { store, publisher: { publish: async () => undefined }, tunables, now: () => Date.now() },
@@ -133,7 +132,9 @@ describe("Redis Cluster", () => {
     expect(result).toEqual({ failedSequenceNumbers: [], posts: 10, gone: 0 });
     expect(new Set(posts.map(([c]) => c))).toEqual(new Set(viewers.map((v) => `conn-${v}`)));
     expect(posts.every(([, f]) => f.updates.length === 20)).toBe(true);
-    const near = await store.connectionStates(viewers.map((v) => `conn-${v}`));
-    expect([...near.values()].every((c) => c.nearby.size === 20)).toBe(true);
+    const audiences = await store.moverStates(movers);
+    const flags = [...audiences.values()].flatMap((m) => m.subscribers.map((s) => s.nearby));
+    expect(flags).toHaveLength(200);
+    expect(flags.every((f) => f)).toBe(true);
   });
 });

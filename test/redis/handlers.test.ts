@@ -172,7 +172,8 @@ describe("fan-out handler", () => {
     const conn = uid("conn");
     await redis.hset(`cx:{${conn}}`, "userId", viewer, "connectedAt", "0");
     await redis.sadd(`conn:{${viewer}}`, conn);
-    await redis.sadd(`subs:{${mover}}`, `${conn} ${viewer}`);
+    await redis.hset(`subs:{${mover}}`, `${conn} ${viewer}`, "0");
+    await redis.sadd(`follows:{${conn}}`, mover);
     await redis.hset(
       `loc:{${viewer}}`,
       "lat",
@@ -205,7 +206,7 @@ describe("fan-out handler", () => {
     expect(management).toHaveReceivedCommandWith(PostToConnectionCommand, { ConnectionId: conn });
     expect(await redis.exists(`cx:{${conn}}`, `loc:{${viewer}}`)).toBe(0);
     expect(await redis.sismember(`conn:{${viewer}}`, conn)).toBe(0);
-    expect(await redis.scard(`subs:{${alice}}`)).toBe(0);
+    expect(await redis.hlen(`subs:{${alice}}`)).toBe(0);
     const offline = kinesis.commandCalls(PutRecordCommand)[0]?.args[0].input;
     expect(JSON.parse(Buffer.from(offline?.Data ?? new Uint8Array()).toString())).toMatchObject({
       kind: "offline",
@@ -215,7 +216,7 @@ describe("fan-out handler", () => {
 
   it("retries a throttled post and reports nothing failed when it then succeeds", async () => {
     const alice = uid("alice");
-    const { conn } = await friendWatching(alice);
+    const { viewer, conn } = await friendWatching(alice);
     management
       .on(PostToConnectionCommand)
       .rejectsOnce(
@@ -233,7 +234,7 @@ describe("fan-out handler", () => {
       type: "friends",
       updates: [{ userId: alice, state: "nearby", distanceM: 1112 }],
     });
-    expect(await redis.sismember(`near:{${conn}}`, alice)).toBe(1);
+    expect(await redis.hget(`subs:{${alice}}`, `${conn} ${viewer}`)).toBe("1");
   });
 
   it("reports the records of a failed post as batch item failures", async () => {

@@ -138,28 +138,39 @@ describe("connections and subscriptions", () => {
     expect(await redis.zscore(`geo:{${cell}}`, u)).toBeNull();
   });
 
-  it("reads mover, connection and position state for the fan-out", async () => {
+  it("keeps each user's audience with its nearby flags, and cleans it up with the connection", async () => {
     const alice = uid("alice");
+    const carol = uid("carol");
     const bob = uid("bob");
     const conn = uid("conn");
     await store.addConnection(bob, conn, T0);
-    await store.subscribe(bob, conn, [alice]);
+    await store.subscribe(bob, conn, [alice, carol]);
     await write(bob, HOME, T0);
-    await store.replaceNearby(conn, [alice]);
-    const movers = await store.moverStates([alice]);
+    await store.setNearbyFlags([[alice, { connectionId: conn, userId: bob }, true]]);
+    const movers = await store.moverStates([alice, carol]);
     expect(movers.get(alice)).toEqual({
-      subscribers: [{ connectionId: conn, userId: bob }],
+      subscribers: [{ connectionId: conn, userId: bob, nearby: true }],
       publishedAt: undefined,
     });
-    const conns = await store.connectionStates([conn, "missing"]);
-    expect(conns.get(conn)).toEqual({ alive: true, nearby: new Set([alice]) });
-    expect(conns.get("missing")).toEqual({ alive: false, nearby: new Set() });
+    expect(movers.get(carol)?.subscribers).toEqual([
+      { connectionId: conn, userId: bob, nearby: false },
+    ]);
     const positions = await store.positions([bob, alice]);
     expect([...positions.keys()]).toEqual([bob]);
     expect(positions.get(bob)).toEqual({ lat: HOME.lat, lon: HOME.lon, at: T0 });
 
+    // A flag is never set on a subscription that is gone (a fan-out racing an unsubscribe).
+    await store.unsubscribe(bob, conn, carol);
+    await store.setNearbyFlags([[carol, { connectionId: conn, userId: bob }, true]]);
+    expect((await store.moverStates([carol])).get(carol)?.subscribers).toEqual([]);
+
     expect(await store.unlink(bob, alice)).toEqual([conn]);
     expect((await store.moverStates([alice])).get(alice)?.subscribers).toEqual([]);
-    expect(await redis.smembers(`near:{${conn}}`)).toEqual([]);
+
+    await store.subscribe(bob, conn, [alice, carol]);
+    expect(await store.removeConnection(bob, conn)).toEqual({ offline: true });
+    const after = await store.moverStates([alice, carol]);
+    expect([after.get(alice)?.subscribers, after.get(carol)?.subscribers]).toEqual([[], []]);
+    expect(await redis.exists(`follows:{${conn}}`, `cx:{${conn}}`)).toBe(0);
   });
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LocationEvent } from "../../functions/domain/events.ts";
 import {
-  type ConnectionState,
   latestPerUser,
   type MoverState,
   planFanout,
@@ -24,9 +23,10 @@ const offline = (userId: string, at = NOW): StreamRecord => ({
   event: { v: 1, kind: "offline", userId, at } as LocationEvent,
 });
 
+/** Movers, each with its subscriber connections; a connection's user and who is nearby on it. */
 function world(opts: {
   subs: Record<string, string[]>;
-  conns: Record<string, { userId: string | null; nearby?: string[] }>;
+  conns: Record<string, { userId: string; nearby?: string[] }>;
   positions: Record<string, LatLon>;
   publishedAt?: Record<string, number>;
 }) {
@@ -37,18 +37,13 @@ function world(opts: {
         subscribers: conns.map((c) => ({
           connectionId: c,
           userId: opts.conns[c]?.userId ?? "someone",
+          nearby: opts.conns[c]?.nearby?.includes(u) ?? false,
         })),
         publishedAt: opts.publishedAt?.[u],
       },
     ]),
   );
-  const connections = new Map<string, ConnectionState>(
-    Object.entries(opts.conns).map(([c, v]) => [
-      c,
-      { alive: v.userId !== null, nearby: new Set(v.nearby ?? []) },
-    ]),
-  );
-  return { movers, connections, positions: new Map(Object.entries(opts.positions)), config };
+  return { movers, positions: new Map(Object.entries(opts.positions)), config };
 }
 
 describe("latestPerUser", () => {
@@ -186,17 +181,14 @@ describe("planFanout", () => {
     ]);
   });
 
-  it("prunes subscriptions of gone connections and skips viewers without a position", () => {
+  it("skips viewers without a position (offline)", () => {
     const w = world({
-      subs: { alice: ["gone", "b1"] },
-      conns: { gone: { userId: null }, b1: { userId: "bob" } },
-      positions: {},
+      subs: { alice: ["b1", "c1"] },
+      conns: { b1: { userId: "bob" }, c1: { userId: "carol" } },
+      positions: { carol: HOME },
     });
     const plan = planFanout({ ...w, records: [position("alice", north(10))] });
-    expect(plan.deadSubscriptions).toEqual([
-      ["alice", { connectionId: "gone", userId: "someone" }],
-    ]);
-    expect(plan.pushes).toEqual([]);
+    expect(plan.pushes.map((p) => p.connectionId)).toEqual(["c1"]);
   });
 
   it("respects privacy: hidden friends are never shown, approximate ones are snapped to a cell centre", () => {
