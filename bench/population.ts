@@ -105,7 +105,7 @@ export async function loadPopulation(
     const friends = new Set<number>();
     while (friends.size < spec.friendsPerUser) friends.add(Math.floor(random() * spec.users));
     const member = `${c} ${u}`;
-    for (const f of friends) commands.push(["sadd", keys.subscribers(userId(f)), member]);
+    for (const f of friends) commands.push(["hset", keys.subscribers(userId(f)), member, "0"]);
     subscriptions += friends.size;
     if (commands.length >= 20_000) {
       await send(commands);

@@ -97,7 +97,7 @@ async function naiveFanout(
 ) {
   for (const { event } of records) {
     if (event.kind !== "position") continue;
-    const members = await redis.smembers(keys.subscribers(event.userId));
+    const members = await redis.hkeys(keys.subscribers(event.userId));
     for (const member of members) {
       const [connectionId = "", viewer = ""] = member.split(" ");
       const [lat, lon] = await redis.hmget(keys.location(viewer), "lat", "lon");

@@ -88,6 +88,19 @@ end
 return n
 `;
 
+/**
+ * Everything the fan-out needs about one mover, in one command (the keys share the user's slot):
+ * KEYS[1] subs:{userId}, KEYS[2] loc:{userId}, KEYS[3] settings:{userId}.
+ * Returns {flat subs hash, pubAt or '', settings JSON or ''}.
+ */
+const MOVER_STATE_LUA = `
+return {
+  redis.call('HGETALL', KEYS[1]),
+  redis.call('HGET', KEYS[2], 'pubAt') or '',
+  redis.call('GET', KEYS[3]) or ''
+}
+`;
+
 export interface StoredPosition {
   lat: number;
   lon: number;
@@ -132,6 +145,11 @@ declare module "ioredis" {
     nfWriteLocation(key: string, ...args: string[]): Result<ScriptResult, Context>;
     nfRollbackPublish(key: string, ...args: string[]): Result<number, Context>;
     nfSetFlags(key: string, ...args: string[]): Result<number, Context>;
+    nfMoverState(
+      subs: string,
+      loc: string,
+      settings: string,
+    ): Result<[string[], string, string], Context>;
     nfRemoveConnection(
       connKey: string,
       locKey: string,
@@ -145,6 +163,7 @@ function defineScripts(redis: RedisClient): void {
   redis.defineCommand("nfRollbackPublish", { numberOfKeys: 1, lua: ROLLBACK_PUBLISH_LUA });
   redis.defineCommand("nfRemoveConnection", { numberOfKeys: 2, lua: REMOVE_CONNECTION_LUA });
   redis.defineCommand("nfSetFlags", { numberOfKeys: 1, lua: SET_FLAGS_LUA });
+  redis.defineCommand("nfMoverState", { numberOfKeys: 3, lua: MOVER_STATE_LUA });
 }
 
 const num = (v: string | null | undefined): number | undefined => {
@@ -174,6 +193,16 @@ function parseSubscriber(field: string, flag: string): Subscriber | null {
     userId: field.slice(space + 1),
     nearby: flag === "1",
   };
+}
+
+/** A cached settings entry; undefined for a miss (or an unreadable entry, read again and replaced). */
+function parseSettings(raw: string): Settings | undefined {
+  if (raw === "") return undefined;
+  try {
+    return normalizeSettings(JSON.parse(raw));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A change of the "nearby" flag of one subscription: [the followed user, the subscriber, nearby]. */
@@ -337,13 +366,8 @@ export class RedisStore {
     const rows = await Promise.all(unique.map((u) => this.redis.get(keys.settings(u))));
     const out = new Map<string, Settings>();
     unique.forEach((u, i) => {
-      const raw = rows[i];
-      if (raw === null || raw === undefined) return;
-      try {
-        out.set(u, normalizeSettings(JSON.parse(raw)));
-      } catch {
-        // an unreadable entry is a miss: it is read again from the table and replaced
-      }
+      const cachedSettings = parseSettings(rows[i] ?? "");
+      if (cachedSettings) out.set(u, cachedSettings);
     });
     return out;
   }
@@ -375,23 +399,28 @@ export class RedisStore {
     return conns.filter((_, i) => rows[i]?.[0] === "1");
   }
 
-  /** Fan-out round 1: each mover's subscribers (with their nearby flags) and last published time. */
-  async moverStates(userIds: readonly string[]): Promise<Map<string, MoverState>> {
+  /**
+   * Fan-out round 1: each mover's subscribers (with their nearby flags), last published time and
+   * cached settings (absent on a cache miss), one command per mover.
+   */
+  async moverStates(
+    userIds: readonly string[],
+  ): Promise<Map<string, MoverState & { settings?: Settings }>> {
     const rows = await Promise.all(
       userIds.map((u) =>
-        Promise.all([
-          this.redis.hgetall(keys.subscribers(u)),
-          this.redis.hget(keys.location(u), "pubAt"),
-        ]),
+        this.redis.nfMoverState(keys.subscribers(u), keys.location(u), keys.settings(u)),
       ),
     );
-    const out = new Map<string, MoverState>();
+    const out = new Map<string, MoverState & { settings?: Settings }>();
     userIds.forEach((u, i) => {
-      const [fields, pubAt] = rows[i] ?? [{}, null];
-      const subscribers = Object.entries(fields).flatMap(
-        ([f, flag]) => parseSubscriber(f, flag) ?? [],
-      );
-      out.set(u, { subscribers, publishedAt: num(pubAt) });
+      const [flat = [], pubAt = "", settings = ""] = rows[i] ?? [];
+      const subscribers: Subscriber[] = [];
+      for (let j = 0; j + 1 < flat.length; j += 2) {
+        const sub = parseSubscriber(flat[j] ?? "", flat[j + 1] ?? "0");
+        if (sub) subscribers.push(sub);
+      }
+      const cached = parseSettings(settings);
+      out.set(u, { subscribers, publishedAt: num(pubAt), ...(cached ? { settings: cached } : {}) });
     });
     return out;
   }

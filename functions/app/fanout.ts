@@ -11,18 +11,13 @@ import {
   planFanout,
   type StreamRecord,
 } from "../domain/fanout-plan.ts";
-import { DEFAULT_SETTINGS, visibilityFor } from "../domain/settings.ts";
+import { DEFAULT_SETTINGS, type Settings, visibilityFor } from "../domain/settings.ts";
 import { resolveSettings, type SettingsDeps } from "./settings.ts";
 
 export interface FanoutDeps {
   store: Pick<
     RedisStore,
-    | "moverStates"
-    | "positions"
-    | "setNearbyFlags"
-    | "removeSubscriptions"
-    | "forgetDeadConnection"
-    | "cachedSettings"
+    "moverStates" | "positions" | "setNearbyFlags" | "removeSubscriptions" | "forgetDeadConnection"
   >;
   settings: SettingsDeps;
   notifier: Notifier;
@@ -48,10 +43,9 @@ export async function fanOut(
   const moverIds = latest.map((r) => r.event.userId);
   // Round 1: each mover's audience (connections, their users, nearby flags), published marker and
   // cached settings.
-  const [movers, cached] = await Promise.all([
-    deps.store.moverStates(moverIds),
-    deps.store.cachedSettings(moverIds),
-  ]);
+  const movers = await deps.store.moverStates(moverIds);
+  const cached = new Map<string, Settings>();
+  for (const [u, m] of movers) if (m.settings) cached.set(u, m.settings);
   const settings = await resolveSettings(deps.settings, moverIds, cached);
   const now = deps.now();
   const viewers = new Set<string>();
