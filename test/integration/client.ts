@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
 import WebSocket from "ws";
+import { cognitoUser } from "./cognito-users.ts";
 
 export const httpUrl = () => inject("httpUrl");
 export const wsUrl = () => inject("wsUrl");
@@ -34,8 +35,20 @@ export interface TestUser {
   token: string;
 }
 
-/** A new user with a unique id (tests never share users). */
+/** Set when the tests run against a deployed stack (npm run test:remote). */
+const remotePool =
+  process.env.NF_USER_POOL_ID && process.env.NF_USER_POOL_CLIENT_ID
+    ? {
+        region: process.env.NF_REGION ?? process.env.AWS_REGION ?? "us-east-1",
+        userPoolId: process.env.NF_USER_POOL_ID,
+        clientId: process.env.NF_USER_POOL_CLIENT_ID,
+      }
+    : null;
+export const isRemote = remotePool !== null;
+
+/** A new user with a unique id (tests never share users): Cognito on a deployed stack, /dev/token locally. */
 export async function newUser(name: string): Promise<TestUser> {
+  if (remotePool) return cognitoUser(remotePool, name);
   const userId = `${name}-${randomUUID().slice(0, 8)}`;
   const res = await http("POST", "/dev/token", undefined, { userId, displayName: name });
   if (res.status !== 200) throw new Error(`POST /dev/token answered ${res.status}`);
@@ -63,9 +76,10 @@ export class Session {
   }
 
   static open(token: string | null): Promise<Session> {
-    const url = token === null ? `${wsUrl()}/` : `${wsUrl()}/?token=${encodeURIComponent(token)}`;
+    const url = new URL(wsUrl());
+    if (token !== null) url.searchParams.set("token", token);
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url.toString());
       ws.once("open", () => resolve(new Session(ws)));
       ws.once("unexpected-response", (_req, res) =>
         reject(new Error(`handshake refused: ${res.statusCode}`)),

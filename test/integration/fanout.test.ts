@@ -7,7 +7,6 @@ import {
   makeFriends,
   newUser,
   north,
-  Session,
   Sessions,
   sleep,
   updateAbout,
@@ -159,27 +158,6 @@ describe("fan-out", () => {
       type: "error",
       code: "invalid_request",
     });
-  });
-
-  it("cleans up a connection lost without $disconnect on its first GoneException", async () => {
-    const alice = await newUser("alice");
-    const bob = await newUser("bob");
-    await makeFriends(alice, bob);
-    const aliceWs = await sessions.connect(alice.token);
-    await aliceWs.request({ action: "init", ...at(0) });
-    const bobWs = await Session.open(bob.token);
-    await bobWs.request({ action: "init", ...at(300) });
-    await aliceWs.next(isPushAbout(bob.userId));
-
-    const lost = await http("POST", `/dev/lose-connections?userId=${bob.userId}`);
-    expect(lost.body).toEqual({ lost: 1 });
-    const mark = aliceWs.frames.length;
-    // alice's move is posted to bob's dead connection: the 410 removes it, bob's last, so alice is
-    // told bob went offline.
-    aliceWs.send({ action: "location", ...at(-200) });
-    await aliceWs.next(isPushAbout(bob.userId, "away"), 5000, mark);
-    const again = await sessions.connect(alice.token);
-    expect((await again.request({ action: "init", ...at(0) })).friends).toEqual([]);
   });
 
   it("tells both sides away when a friendship ends, and stops the pushes", async () => {
