@@ -176,11 +176,20 @@ describe("fan-out", () => {
     bobWs.send({ action: "location", ...at(800) });
     aliceWs.send({ action: "location", ...at(-800) });
     await sleep(700);
-    expect(updatesAbout(aliceWs, bob.userId, marks[0])).toEqual([
-      { userId: bob.userId, state: "away" },
-    ]);
-    expect(updatesAbout(bobWs, alice.userId, marks[1])).toEqual([
-      { userId: alice.userId, state: "away" },
-    ]);
+    // Nothing after the away (a push of a first position may precede it, never follow it).
+    expect(updatesAbout(aliceWs, bob.userId, marks[0]).at(-1)).toEqual({
+      userId: bob.userId,
+      state: "away",
+    });
+    expect(updatesAbout(bobWs, alice.userId, marks[1]).at(-1)).toEqual({
+      userId: alice.userId,
+      state: "away",
+    });
+    const moved = [at(800).lat, at(-800).lat];
+    const leaked = [
+      ...updatesAbout(aliceWs, bob.userId),
+      ...updatesAbout(bobWs, alice.userId),
+    ].filter((u) => moved.includes(u.lat ?? Number.NaN));
+    expect(leaked).toEqual([]);
   });
 });

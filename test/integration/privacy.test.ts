@@ -1,5 +1,6 @@
 // Sharing settings and data erasure end to end: ghost mode, per-friend precision, DELETE /me/history.
 import { afterEach, describe, expect, it } from "vitest";
+import { snapToCellCentre } from "../../functions/domain/geo.ts";
 import {
   http,
   isPushAbout,
@@ -143,14 +144,30 @@ describe("privacy in the snapshot and the pushes", () => {
     };
     const moved = at(2500);
     aliceWs.send({ action: "location", ...moved });
-    const toDave = await daveWs.next(isPushAbout(alice.userId), 5000, marks.dave);
+    // (A push of alice's first position may still arrive after the snapshots: match the move.)
+    const toDave = await daveWs.next(
+      (f) => updateAbout(f, alice.userId)?.lat === moved.lat,
+      5000,
+      marks.dave,
+    );
     expect(updateAbout(toDave, alice.userId)).toMatchObject({
-      lat: moved.lat,
       precision: "precise",
+      distanceM: 2500,
     });
-    const toBob = await bobWs.next(isPushAbout(alice.userId), 5000, marks.bob);
-    expect(updateAbout(toBob, alice.userId)).toMatchObject({ precision: "approximate" });
-    expect(updateAbout(toBob, alice.userId)?.lat).not.toBe(moved.lat);
+    // PROTOCOL.md §2.6: the centre of the precision-6 geohash cell that holds the real position.
+    const cell = snapToCellCentre(moved, 6);
+    const toBob = await bobWs.next(
+      (f) => updateAbout(f, alice.userId)?.lat === cell.lat,
+      5000,
+      marks.bob,
+    );
+    expect(updateAbout(toBob, alice.userId)).toMatchObject({
+      lon: cell.lon,
+      precision: "approximate",
+    });
+    expect(
+      updatesAbout(bobWs, alice.userId, marks.bob).every((u) => u.precision === "approximate"),
+    ).toBe(true);
     await sleep(300);
     expect(updatesAbout(carolWs, alice.userId, marks.carol)).toEqual([]);
   });
