@@ -9,6 +9,7 @@ import {
 import { ManagementApiNotifier } from "./adapters/connection-notifier.ts";
 import { FriendshipsRepo, HistoryRepo, UsersRepo } from "./adapters/dynamo-repos.ts";
 import { KinesisPublisher } from "./adapters/kinesis-publisher.ts";
+import { RedisRateLimiter } from "./adapters/rate-limiter.ts";
 import { sharedRedis } from "./adapters/redis-client.ts";
 import { RedisStore } from "./adapters/redis-store.ts";
 import { ENV, readTunables, requireEnv, type Tunables } from "./config.ts";
@@ -29,6 +30,10 @@ export const tunables: () => Tunables = once(() => readTunables());
 
 export const redisStore: () => Promise<RedisStore> = once(
   async () => new RedisStore(await sharedRedis()),
+);
+
+export const rateLimiter: () => Promise<RedisRateLimiter> = once(
+  async () => new RedisRateLimiter(await sharedRedis()),
 );
 
 export const publisher = once(

@@ -2,8 +2,13 @@
 import { init } from "./app/session.ts";
 import { wsRoute } from "./edge/ws.ts";
 import { sessionDeps } from "./session-deps.ts";
+import { rateLimiter } from "./wiring.ts";
 
-export const handler = wsRoute("init", async (frame, { userId, connectionId }) => ({
-  type: "init",
-  ...(await init(await sessionDeps(), { ...frame, userId, connectionId })),
-}));
+export const handler = wsRoute(
+  "init",
+  async (frame, { userId, connectionId }) => ({
+    type: "init",
+    ...(await init(await sessionDeps(), { ...frame, userId, connectionId })),
+  }),
+  { rateLimiter },
+);

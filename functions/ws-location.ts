@@ -2,8 +2,13 @@
 import { recordLocation } from "./app/location.ts";
 import { wsRoute } from "./edge/ws.ts";
 import { sessionDeps } from "./session-deps.ts";
+import { rateLimiter } from "./wiring.ts";
 
-export const handler = wsRoute("location", async (frame, { userId }) => {
-  await recordLocation(await sessionDeps(), { ...frame, userId });
-  return undefined;
-});
+export const handler = wsRoute(
+  "location",
+  async (frame, { userId }) => {
+    await recordLocation(await sessionDeps(), { ...frame, userId });
+    return undefined;
+  },
+  { rateLimiter },
+);

@@ -1,6 +1,7 @@
 // The WebSocket edge: turns API Gateway route events into validated frames, and results or thrown
 // errors into protocol replies. An error reply never closes the connection.
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
+import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import { AppError, toClientError } from "../domain/errors.ts";
 import {
   type Action,
@@ -59,6 +60,11 @@ function peekRequestId(body: string | undefined): string | undefined {
   }
 }
 
+export interface RouteOptions {
+  /** Counts the connection's frames; a frame over the limit gets `rate_limited` and does nothing. */
+  rateLimiter?: () => Promise<RateLimiter>;
+}
+
 /** A handler for one action: `run` gets the valid frame and returns the reply fields (or nothing). */
 export function wsRoute<A extends Action>(
   action: A,
@@ -66,10 +72,17 @@ export function wsRoute<A extends Action>(
     frame: Frame<A>,
     ctx: WsContext,
   ) => Promise<{ type: string; [k: string]: unknown } | undefined>,
+  options: RouteOptions = {},
 ) {
   return async (event: WsEvent): Promise<WsResult> => {
     const requestId = peekRequestId(event.body);
     try {
+      if (options.rateLimiter) {
+        const limiter = await options.rateLimiter();
+        if (!(await limiter.allow(event.requestContext.connectionId))) {
+          throw new AppError("rate_limited", "more than 10 frames a second; slow down");
+        }
+      }
       const frame = parseFrame(action, event.body);
       const out = await run(frame, callerOf(event));
       if (!out) return { statusCode: 200 };

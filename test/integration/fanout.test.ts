@@ -90,7 +90,11 @@ describe("fan-out", () => {
     await aliceWs.request({ action: "init", ...at(100) });
     await bobWs.next(isPushAbout(alice.userId));
     const mark = bobWs.frames.length;
-    for (let i = 1; i <= 12; i++) aliceWs.send({ action: "location", ...at(100 + i * 100) });
+    // As fast as the protocol allows: at most 10 frames a second per connection.
+    for (let i = 1; i <= 12; i++) {
+      aliceWs.send({ action: "location", ...at(100 + i * 100) });
+      await sleep(120);
+    }
     const last = at(1300);
     await bobWs.next(
       (f) => isPushAbout(alice.userId)(f) && updateAbout(f, alice.userId)?.lat === last.lat,

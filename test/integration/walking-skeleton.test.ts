@@ -195,6 +195,39 @@ describe("bad frames", () => {
   });
 });
 
+describe("rate limit", () => {
+  it("refuses frames over 10 a second with rate_limited, changing nothing, and recovers", async () => {
+    const alice = await newUser("alice");
+    const s = await session(alice.token);
+    const points = Array.from({ length: 15 }, (_, i) => north(SEOUL.lat, SEOUL.lon, 200 + i * 100));
+    points.forEach((p, i) => s.send({ action: "location", ...p, requestId: `f${i}` }));
+    await sleep(500);
+    const limited = s.frames.filter((f) => f.type === "error");
+    expect(limited.length).toBeGreaterThanOrEqual(1);
+    expect(limited.length).toBeLessThanOrEqual(5);
+    expect(
+      limited.every((f) => f.code === "rate_limited" && /^f\d+$/.test(String(f.requestId))),
+    ).toBe(true);
+    // Only the accepted frames were stored and published (each moved 100 m: all are in history).
+    const refused = new Set(limited.map((f) => f.requestId));
+    const accepted = points.filter((_, i) => !refused.has(`f${i}`)).map((p) => p.lat);
+    let items: { lat: number }[] = [];
+    for (let i = 0; i < 50 && items.length < accepted.length; i++) {
+      await sleep(100);
+      items = (
+        (await http("GET", "/me/history?limit=500", alice.token)).body as {
+          items: { lat: number }[];
+        }
+      ).items;
+    }
+    const byValue = (a: number, b: number) => a - b;
+    expect(items.map((i) => i.lat).sort(byValue)).toEqual([...accepted].sort(byValue));
+    await sleep(500);
+    const init = await s.request({ action: "init", ...SEOUL });
+    expect(init.type).toBe("init");
+  });
+});
+
 describe("locations, fan-out and history", () => {
   it("pushes a friend's move with the right distance, and nothing to a stranger", async () => {
     const alice = await newUser("alice");
