@@ -200,7 +200,7 @@ describe("rate limit", () => {
     const alice = await newUser("alice");
     const s = await session(alice.token);
     const points = Array.from({ length: 15 }, (_, i) => north(SEOUL.lat, SEOUL.lon, 200 + i * 100));
-    points.forEach((p, i) => s.send({ action: "location", ...p, requestId: `f${i}` }));
+    for (const [i, p] of points.entries()) s.send({ action: "location", ...p, requestId: `f${i}` });
     await sleep(500);
     const limited = s.frames.filter((f) => f.type === "error");
     expect(limited.length).toBeGreaterThanOrEqual(1);
