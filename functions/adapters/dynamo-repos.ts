@@ -14,6 +14,29 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { DEFAULT_SETTINGS, normalizeSettings, type Settings } from "../domain/settings.ts";
 
+/** Every page of a user's partition (the tables are all keyed by `userId`). */
+async function* partitionPages(
+  db: DynamoDBDocumentClient,
+  table: string,
+  userId: string,
+  projection?: string,
+): AsyncGenerator<Record<string, unknown>[]> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: "userId = :u",
+        ExpressionAttributeValues: { ":u": userId },
+        ...(projection ? { ProjectionExpression: projection } : {}),
+        ExclusiveStartKey: start,
+      }),
+    );
+    yield out.Items ?? [];
+    start = out.LastEvaluatedKey;
+  } while (start);
+}
+
 export interface UserProfile {
   userId: string;
   displayName: string | null;
@@ -134,19 +157,8 @@ export class FriendshipsRepo {
   /** All relations of a user (friends and requests both ways), every page. */
   async list(userId: string): Promise<Friendship[]> {
     const items: Friendship[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "userId = :u",
-          ExpressionAttributeValues: { ":u": userId },
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...((out.Items ?? []) as Friendship[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
+    for await (const page of partitionPages(this.db, this.table, userId))
+      items.push(...(page as unknown as Friendship[]));
     return items;
   }
 
@@ -254,24 +266,15 @@ export class HistoryRepo {
 
   /** Delete every stored item of a user. */
   async deleteAll(userId: string): Promise<void> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "userId = :u",
-          ExpressionAttributeValues: { ":u": userId },
-          ProjectionExpression: "userId, sk",
-          ExclusiveStartKey: start,
-        }),
-      );
-      const keysToDelete = (out.Items ?? []).map((i) => ({
+    for await (const page of partitionPages(this.db, this.table, userId, "userId, sk")) {
+      const keysToDelete = page.map((i) => ({
         userId: i.userId as string,
         sk: i.sk as string,
       }));
       for (let i = 0; i < keysToDelete.length; i += 25) {
         let pending = keysToDelete.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
         for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
+          if (attempt > 0) await this.sleep(Math.random() * 25 * 2 ** attempt);
           const res = await this.db.send(
             new BatchWriteCommand({ RequestItems: { [this.table]: pending } }),
           );
@@ -280,7 +283,6 @@ export class HistoryRepo {
         if (pending.length > 0)
           throw new Error("BatchWriteItem left unprocessed deletes after retries");
       }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    }
   }
 }
