@@ -279,6 +279,8 @@ export class RedisStore {
     const cx = keys.connection(connectionId);
     await Promise.all([
       this.redis.sadd(keys.userConnections(userId), connectionId),
+      // Likewise conn: outlives none of its members, even if a $disconnect never comes.
+      this.redis.expire(keys.userConnections(userId), CONNECTION_TTL_S),
       this.redis.hset(cx, "userId", userId, "connectedAt", String(connectedAt)),
       this.redis.expire(cx, CONNECTION_TTL_S),
     ]);
@@ -331,7 +333,12 @@ export class RedisStore {
     const field = subscriberField({ connectionId, userId: viewerId });
     const follows = keys.follows(connectionId);
     await Promise.all([
-      ...userIds.map((u) => this.redis.hset(keys.subscribers(u), field, "0")),
+      // Every member of a subs: hash belongs to a connection that lives at most 2 h: a hash nobody
+      // subscribed to for longer than the connection TTL holds only dead members.
+      ...userIds.flatMap((u) => [
+        this.redis.hset(keys.subscribers(u), field, "0"),
+        this.redis.expire(keys.subscribers(u), CONNECTION_TTL_S),
+      ]),
       this.redis.sadd(follows, ...userIds),
       this.redis.expire(follows, CONNECTION_TTL_S),
     ]);

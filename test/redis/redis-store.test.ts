@@ -155,6 +155,10 @@ describe("connections and subscriptions", () => {
     expect(movers.get(carol)?.subscribers).toEqual([
       { connectionId: conn, userId: bob, nearby: false },
     ]);
+    // Nothing outlives the connections it names, even without a $disconnect.
+    for (const key of [`subs:{${alice}}`, `conn:{${bob}}`, `follows:{${conn}}`, `cx:{${conn}}`]) {
+      expect(await redis.ttl(key)).toBeGreaterThan(7000);
+    }
     const positions = await store.positions([bob, alice]);
     expect([...positions.keys()]).toEqual([bob]);
     expect(positions.get(bob)).toEqual({ lat: HOME.lat, lon: HOME.lon, at: T0 });
