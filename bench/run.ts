@@ -1,6 +1,8 @@
 // `npm run bench`: the fan-out engine against real Redis on a generated population, compared in
 // the same run with a naive baseline (per record, per friend: one awaited Redis read and one post,
 // no coalescing). The last line printed is one JSON object with the figures.
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { cpus } from "node:os";
 import type { Cluster } from "ioredis";
 import type { Notifier, PostResult } from "../functions/adapters/connection-notifier.ts";
@@ -32,7 +34,7 @@ const spec = {
 };
 const batchSizes = (process.env.BENCH_BATCH_SIZES ?? "100,500").split(",").map(Number);
 const batchesPerSize = env("BENCH_BATCHES", 20);
-const naiveRecords = env("BENCH_NAIVE_RECORDS", 300);
+const naiveRecords = env("BENCH_NAIVE_RECORDS", 1000);
 const clusterMode = process.env.BENCH_CLUSTER === "1";
 const config = { radiusM: 8047, leaveMarginM: 500, maxAgeMs: 30_000 };
 
@@ -122,6 +124,21 @@ async function naiveFanout(
   }
 }
 
+/** A CPU profile of the engine runs only (BENCH_PROFILE=file.cpuprofile), for Chrome DevTools. */
+async function startProfile() {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return {
+    stop: async (file: string) => {
+      const { profile } = await session.post("Profiler.stop");
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 async function main() {
   const server = clusterMode ? await startRedisCluster(3) : await startRedis();
   const redis = connectRedis({ url: server.url, cluster: clusterMode });
@@ -150,6 +167,7 @@ async function main() {
       cache: store,
     };
     const rows: Record<string, number>[] = [];
+    const profiler = process.env.BENCH_PROFILE ? await startProfile() : null;
     let totalRecords = 0;
     let totalMs = 0;
     let totalPosts = 0;
@@ -198,6 +216,11 @@ async function main() {
       };
       rows.push(row);
       console.log(`engine  ${JSON.stringify(row)}`);
+    }
+
+    if (profiler && process.env.BENCH_PROFILE) {
+      await profiler.stop(process.env.BENCH_PROFILE);
+      console.log(`engine CPU profile written to ${process.env.BENCH_PROFILE}`);
     }
 
     // The same kind of records through the naive baseline (fewer: it is slow).

@@ -172,9 +172,13 @@ const num = (v: string | null | undefined): number | undefined => {
   return Number.isFinite(n) ? n : undefined;
 };
 
-function toPosition(fields: (string | null)[]): StoredPosition | null {
-  const [lat, lon, at, acc] = fields.map(num);
+function toPosition(fields: (string | null)[] | undefined): StoredPosition | null {
+  if (!fields || fields[0] === null || fields[0] === undefined) return null;
+  const lat = num(fields[0]);
+  const lon = num(fields[1]);
+  const at = num(fields[2]);
   if (lat === undefined || lon === undefined || at === undefined) return null;
+  const acc = num(fields[3]);
   return acc === undefined ? { lat, lon, at } : { lat, lon, at, accuracyM: acc };
 }
 
@@ -269,7 +273,7 @@ export class RedisStore {
     );
     const out = new Map<string, StoredPosition>();
     unique.forEach((u, i) => {
-      const p = toPosition(rows[i] ?? []);
+      const p = toPosition(rows[i]);
       if (p) out.set(u, p);
     });
     return out;

@@ -11,7 +11,7 @@ import {
   planFanout,
   type StreamRecord,
 } from "../domain/fanout-plan.ts";
-import { DEFAULT_SETTINGS, type Settings, visibilityFor } from "../domain/settings.ts";
+import { isShareAll, type Settings, visibilityFor } from "../domain/settings.ts";
 import { resolveSettings, type SettingsDeps } from "./settings.ts";
 
 export interface FanoutDeps {
@@ -58,8 +58,10 @@ export async function fanOut(
     movers,
     positions,
     config: deps.config,
-    visibility: (mover, viewer) =>
-      visibilityFor(settings.get(mover) ?? DEFAULT_SETTINGS, viewer, now),
+    visibility: (mover, viewer) => {
+      const s = settings.get(mover);
+      return s === undefined || isShareAll(s) ? "precise" : visibilityFor(s, viewer, now);
+    },
   });
 
   const results = await mapWithConcurrency(plan.pushes, deps.concurrency, (push) =>

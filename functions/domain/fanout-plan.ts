@@ -120,29 +120,34 @@ export function planFanout(input: PlanInput): Plan {
     )
       continue;
 
+    const away = (sub: Subscriber) => {
+      const p = pushFor(sub);
+      p.updates.push({ userId: event.userId, state: "away" });
+      p.sequenceNumbers.push(sequenceNumber);
+      p.nearbyRemove.push(event.userId);
+    };
+    // Per mover, not per subscriber: the hot loop below allocates only for pushes.
+    let approximate: LatLon | undefined;
     for (const sub of mover.subscribers) {
       const viewer = sub.userId;
       if (viewer === event.userId) continue;
       const wasNearby = sub.nearby;
-      const away = () => {
-        const p = pushFor(sub);
-        p.updates.push({ userId: event.userId, state: "away" });
-        p.sequenceNumbers.push(sequenceNumber);
-        p.nearbyRemove.push(event.userId);
-      };
-
       if (event.kind === "offline") {
-        if (wasNearby) away();
+        if (wasNearby) away(sub);
         continue;
       }
       const seen = visibility(event.userId, viewer);
       if (seen === "hidden") {
-        if (wasNearby) away();
+        if (wasNearby) away(sub);
         continue;
       }
       const viewerAt = input.positions.get(viewer);
       if (!viewerAt) continue;
-      const shown = shownPosition(event, seen);
+      let shown: LatLon = event;
+      if (seen === "approximate") {
+        approximate ??= shownPosition(event, "approximate");
+        shown = approximate;
+      }
       const distanceM = haversineM(viewerAt, shown);
       const limit = wasNearby
         ? input.config.radiusM + input.config.leaveMarginM
@@ -161,7 +166,7 @@ export function planFanout(input: PlanInput): Plan {
         p.sequenceNumbers.push(sequenceNumber);
         if (!wasNearby) p.nearbyAdd.push(event.userId);
       } else if (wasNearby) {
-        away();
+        away(sub);
       }
     }
   }

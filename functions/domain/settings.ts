@@ -20,6 +20,13 @@ export function visibilityFor(settings: Settings, viewerId: string, now: number)
   return settings.friends[viewerId] ?? "precise";
 }
 
+/** Whether these settings show every friend the precise position (the default, and the common case). */
+export function isShareAll(settings: Settings): boolean {
+  if (settings.sharing !== "on") return false;
+  for (const _ in settings.friends) return false;
+  return true;
+}
+
 /** The position a viewer is shown: the real one, or the centre of its ~1.2 km cell. */
 export function shownPosition(p: LatLon, visibility: "precise" | "approximate"): LatLon {
   return visibility === "approximate"
