@@ -283,7 +283,7 @@ export class RedisStore {
     const cx = keys.connection(connectionId);
     await Promise.all([
       this.redis.sadd(keys.userConnections(userId), connectionId),
-      // Likewise conn: outlives none of its members, even if a $disconnect never comes.
+      // Every member is a connection that lives at most 2 h: the set need not outlive the newest.
       this.redis.expire(keys.userConnections(userId), CONNECTION_TTL_S),
       this.redis.hset(cx, "userId", userId, "connectedAt", String(connectedAt)),
       this.redis.expire(cx, CONNECTION_TTL_S),

@@ -82,8 +82,9 @@ export interface InitResult extends Page {
 }
 
 export async function init(deps: SessionDeps, input: InitInput): Promise<InitResult> {
-  const written = await recordLocation(deps, input);
+  // Read before any write, so that a failing friendships table leaves nothing half done.
   const friendIds = await deps.friends.friendIds(input.userId);
+  const written = await recordLocation(deps, input);
   await deps.store.subscribe(input.userId, input.connectionId, friendIds);
   const all = await nearbyFriends(snapshotDeps(deps), input.userId, input, friendIds);
   // The snapshot replaces what the client held: exactly these friends are now nearby to it.

@@ -143,7 +143,7 @@ describe("location handler", () => {
     expect(kinesis).toHaveReceivedCommandTimes(PutRecordCommand, 0);
   });
 
-  it("reports a DynamoDB failure during init as unavailable", async () => {
+  it("reports a DynamoDB failure during init as unavailable, having changed nothing", async () => {
     kinesis.on(PutRecordCommand).resolves({});
     dynamo.on(QueryCommand).rejects(
       Object.assign(new Error("throttled"), {
@@ -151,14 +151,18 @@ describe("location handler", () => {
         $metadata: {},
       }),
     );
+    const alice = uid("alice");
     const res = await handlers.init(
-      wsEvent("init", uid("alice"), { action: "init", ...HOME, requestId: "i1" }),
+      wsEvent("init", alice, { action: "init", ...HOME, requestId: "i1" }),
     );
     expect(JSON.parse(res.body ?? "{}")).toMatchObject({
       type: "error",
       requestId: "i1",
       code: "unavailable",
     });
+    // Nothing was stored or published.
+    expect(await redis.exists(`loc:{${alice}}`)).toBe(0);
+    expect(kinesis).toHaveReceivedCommandTimes(PutRecordCommand, 0);
   });
 });
 
