@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["test/unit/**/*.test.ts", "test/redis/**/*.test.ts"],
+          include: ["test/unit/**/*.test.ts", "test/redis/**/*.test.ts", "test/local/**/*.test.ts"],
           globalSetup: ["test/redis/global-setup.ts"],
           testTimeout: 20_000,
         },
