@@ -6,8 +6,8 @@ import { rateLimiter } from "./wiring.ts";
 
 export const handler = wsRoute(
   "location",
-  async (frame, { userId }) => {
-    await recordLocation(await sessionDeps(), { ...frame, userId });
+  async (frame, { userId, connectionId }) => {
+    await recordLocation(await sessionDeps(), { ...frame, userId, connectionId });
     return undefined;
   },
   { rateLimiter },

@@ -11,17 +11,25 @@ import { CONNECTION_TTL_S, keys, SETTINGS_TTL_S } from "./redis-keys.ts";
 
 /**
  * Store a position and decide whether to publish it, atomically over the user's own key.
- * KEYS[1] loc:{userId}; ARGV lat lon at acc cell ttlS minMoveM heartbeatMs.
- * Returns {prevCell, publish, at, prevPubLat, prevPubLon, prevPubAt}. `at` is made strictly
- * greater than the stored one so that a user's positions never go backwards in time.
+ * KEYS[1] loc:{userId}; ARGV lat lon at acc cell ttlS minMoveM heartbeatMs clientTs connectionId.
+ * Returns {prevCell, publish, at, prevPubLat, prevPubLon, prevPubAt, stale}. `at` is made strictly
+ * greater than the stored one so that a user's positions never go backwards in time. A frame of
+ * the same connection with an older device time than the stored one (by at most 30 s: more is a
+ * clock change, not reordering) arrived out of order: it only refreshes the presence.
  */
 const WRITE_LOCATION_LUA = `
 local key = KEYS[1]
 local lat = tonumber(ARGV[1])
 local lon = tonumber(ARGV[2])
 local at = tonumber(ARGV[3])
-local prev = redis.call('HMGET', key, 'cell', 'pubLat', 'pubLon', 'pubAt', 'at')
+local prev = redis.call('HMGET', key, 'cell', 'pubLat', 'pubLon', 'pubAt', 'at', 'ts', 'tsCx')
 local prevAt = tonumber(prev[5])
+local ts = tonumber(ARGV[9])
+local prevTs = tonumber(prev[6])
+if ts and prevTs and ARGV[10] ~= '' and prev[7] == ARGV[10] and ts < prevTs and prevTs - ts <= 30000 then
+  redis.call('EXPIRE', key, tonumber(ARGV[6]))
+  return {prev[1] or '', 0, prev[5], '', '', '', 1}
+end
 if prevAt and at <= prevAt then at = prevAt + 1 end
 local atStr = string.format('%.0f', at)
 local publish = 0
@@ -42,9 +50,10 @@ else
 end
 redis.call('HSET', key, 'lat', ARGV[1], 'lon', ARGV[2], 'at', atStr, 'cell', ARGV[5])
 if ARGV[4] ~= '' then redis.call('HSET', key, 'acc', ARGV[4]) else redis.call('HDEL', key, 'acc') end
+if ts and ARGV[10] ~= '' then redis.call('HSET', key, 'ts', ARGV[9], 'tsCx', ARGV[10]) else redis.call('HDEL', key, 'ts', 'tsCx') end
 if publish == 1 then redis.call('HSET', key, 'pubLat', ARGV[1], 'pubLon', ARGV[2], 'pubAt', atStr) end
 redis.call('EXPIRE', key, tonumber(ARGV[6]))
-return {prev[1] or '', publish, atStr, prev[2] or '', prev[3] or '', prev[4] or ''}
+return {prev[1] or '', publish, atStr, prev[2] or '', prev[3] or '', prev[4] or '', 0}
 `;
 
 /** Compare-and-reset of the published marker: undo a publish whose PutRecord failed. */
@@ -115,6 +124,9 @@ export interface LocationWrite {
   at: number;
   accuracyM?: number;
   cell: string;
+  /** The device's time and the connection that sent it, to detect frames arriving out of order. */
+  clientTs?: number;
+  connectionId?: string;
 }
 
 export interface MovementPolicy {
@@ -130,6 +142,8 @@ export interface PublishedMarker {
 }
 
 export interface WriteOutcome {
+  /** The frame arrived after a newer one of the same connection: nothing but presence was stored. */
+  stale: boolean;
   /** The stored (server) time of the position, strictly increasing per user. */
   at: number;
   publish: boolean;
@@ -138,7 +152,7 @@ export interface WriteOutcome {
   previousPublished: PublishedMarker | null;
 }
 
-type ScriptResult = [string, number, string, string, string, string];
+type ScriptResult = [string, number, string, string, string, string, number];
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
@@ -218,7 +232,7 @@ export class RedisStore {
   }
 
   async writeLocation(w: LocationWrite, policy: MovementPolicy): Promise<WriteOutcome> {
-    const [prevCell, publish, at, pLat, pLon, pAt] = await this.redis.nfWriteLocation(
+    const [prevCell, publish, at, pLat, pLon, pAt, stale] = await this.redis.nfWriteLocation(
       keys.location(w.userId),
       String(w.lat),
       String(w.lon),
@@ -228,8 +242,11 @@ export class RedisStore {
       String(policy.ttlS),
       String(policy.minMoveM),
       String(policy.heartbeatMs),
+      w.clientTs === undefined ? "" : String(w.clientTs),
+      w.connectionId ?? "",
     );
     return {
+      stale: stale === 1,
       at: Number(at),
       publish: publish === 1,
       prevCell: prevCell === "" ? null : prevCell,

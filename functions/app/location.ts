@@ -20,6 +20,8 @@ export interface LocationInput {
   lon: number;
   accuracyM?: number | undefined;
   ts?: number | undefined;
+  /** The connection that sent the frame (absent for server-side republishing). */
+  connectionId?: string | undefined;
 }
 
 export interface LocationResult {
@@ -43,12 +45,15 @@ export async function recordLocation(
     at: deps.now(),
     cell,
     ...(input.accuracyM === undefined ? {} : { accuracyM: input.accuracyM }),
+    ...(input.ts === undefined ? {} : { clientTs: input.ts }),
+    ...(input.connectionId === undefined ? {} : { connectionId: input.connectionId }),
   };
   const outcome = await deps.store.writeLocation(write, {
     ttlS: deps.tunables.locationTtlS,
     minMoveM: deps.tunables.minMoveM,
     heartbeatMs: deps.tunables.heartbeatS * 1000,
   });
+  if (outcome.stale) return { at: outcome.at, published: false };
   await deps.store.indexCell(input.userId, write, outcome.prevCell);
   if (!outcome.publish) return { at: outcome.at, published: false };
   try {

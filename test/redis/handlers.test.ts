@@ -133,6 +133,22 @@ describe("location handler", () => {
     });
   });
 
+  it("drops a frame that arrives after a newer one of the same connection", async () => {
+    const alice = uid("alice");
+    const conn = uid("conn");
+    kinesis.on(PutRecordCommand).resolves({ SequenceNumber: "1", ShardId: "s" });
+    const newer = { action: "location", lat: HOME.lat + 0.01, lon: HOME.lon, ts: 2_000 };
+    const older = { action: "location", ...HOME, ts: 1_000 };
+    expect(await handlers.location(wsEvent("location", alice, newer, conn))).toEqual({
+      statusCode: 200,
+    });
+    expect(await handlers.location(wsEvent("location", alice, older, conn))).toEqual({
+      statusCode: 200,
+    });
+    expect(kinesis).toHaveReceivedCommandTimes(PutRecordCommand, 1);
+    expect(await redis.hget(`loc:{${alice}}`, "lat")).toBe(String(newer.lat));
+  });
+
   it("answers a bad frame without touching Redis or Kinesis", async () => {
     const alice = uid("alice");
     const res = await handlers.location(

@@ -12,7 +12,13 @@ const T0 = 1_763_770_000_000;
 const HOME = { lat: 37.5665, lon: 126.978 };
 const north = (m: number) => ({ lat: HOME.lat + m / 111_195, lon: HOME.lon });
 const uid = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
-const write = (userId: string, p: { lat: number; lon: number }, at: number, accuracyM?: number) =>
+const write = (
+  userId: string,
+  p: { lat: number; lon: number },
+  at: number,
+  accuracyM?: number,
+  device?: { clientTs: number; connectionId: string },
+) =>
   store.writeLocation(
     {
       userId,
@@ -20,6 +26,7 @@ const write = (userId: string, p: { lat: number; lon: number }, at: number, accu
       at,
       cell: geohashEncode(p.lat, p.lon, 4),
       ...(accuracyM === undefined ? {} : { accuracyM }),
+      ...device,
     },
     policy,
   );
@@ -36,7 +43,13 @@ describe("writeLocation", () => {
   it("publishes the first position, filters small moves, publishes real moves and heartbeats", async () => {
     const u = uid("alice");
     const first = await write(u, HOME, T0, 12);
-    expect(first).toEqual({ at: T0, publish: true, prevCell: null, previousPublished: null });
+    expect(first).toEqual({
+      stale: false,
+      at: T0,
+      publish: true,
+      prevCell: null,
+      previousPublished: null,
+    });
     expect(await redis.hgetall(`loc:{${u}}`)).toMatchObject({
       lat: String(HOME.lat),
       lon: String(HOME.lon),
@@ -92,6 +105,37 @@ describe("writeLocation", () => {
     await write(v, north(500), T0 + 20);
     expect(await store.rollbackPublish(v, a)).toBe(false);
     expect(await redis.hget(`loc:{${v}}`, "pubAt")).toBe(String(T0 + 20));
+  });
+});
+
+describe("frames arriving out of order", () => {
+  it("ignores an older frame of the same connection, but not another device's or a clock change", async () => {
+    const u = uid("alice");
+    await write(u, HOME, T0, undefined, { clientTs: 5000, connectionId: "c1" });
+    const late = await write(u, north(500), T0 + 100, undefined, {
+      clientTs: 4000,
+      connectionId: "c1",
+    });
+    expect(late).toMatchObject({ stale: true, publish: false, at: T0 });
+    expect(await redis.hmget(`loc:{${u}}`, "lat", "at")).toEqual([String(HOME.lat), String(T0)]);
+
+    const otherDevice = await write(u, north(500), T0 + 200, undefined, {
+      clientTs: 4000,
+      connectionId: "c2",
+    });
+    expect(otherDevice).toMatchObject({ stale: false, publish: true });
+    const sameTsRetry = await write(u, north(900), T0 + 300, undefined, {
+      clientTs: 4000,
+      connectionId: "c2",
+    });
+    expect(sameTsRetry.stale).toBe(false);
+    const clockJump = await write(u, north(1500), T0 + 400, undefined, {
+      clientTs: 4000 - 60_000,
+      connectionId: "c2",
+    });
+    expect(clockJump).toMatchObject({ stale: false, publish: true });
+    const noTs = await write(u, north(2000), T0 + 500);
+    expect(noTs.stale).toBe(false);
   });
 });
 
