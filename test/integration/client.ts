@@ -181,3 +181,23 @@ export class Sessions {
     await Promise.all(this.open.splice(0).map((s) => s.close()));
   }
 }
+
+/** The place the tests gather around, and a point `m` metres north of it. */
+export const HOME = { lat: 37.5665, lon: 126.978 };
+export const at = (m: number) => north(HOME.lat, HOME.lon, m);
+
+/**
+ * Two new friends online: bob announces himself `bobAtM` metres north of HOME, then alice
+ * `aliceAtM`; returns once bob has been told that alice is nearby.
+ */
+export async function friendsOnline(sessions: Sessions, bobAtM: number, aliceAtM: number) {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  await makeFriends(alice, bob);
+  const bobWs = await sessions.connect(bob.token);
+  await bobWs.request({ action: "init", ...at(bobAtM) });
+  const aliceWs = await sessions.connect(alice.token);
+  await aliceWs.request({ action: "init", ...at(aliceAtM) });
+  await bobWs.next(isPushAbout(alice.userId));
+  return { alice, bob, aliceWs, bobWs };
+}

@@ -2,19 +2,18 @@
 // reconnects, paging and dead connections (PROTOCOL.md §2.1–2.6).
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  at,
+  friendsOnline,
   http,
   isPushAbout,
   makeFriends,
   newUser,
-  north,
   Sessions,
   sleep,
   updateAbout,
   updatesAbout,
 } from "./client.ts";
 
-const HOME = { lat: 37.5665, lon: 126.978 };
-const at = (m: number) => north(HOME.lat, HOME.lon, m);
 const sessions = new Sessions();
 afterEach(() => sessions.closeAll());
 
@@ -48,14 +47,7 @@ describe("fan-out", () => {
   });
 
   it("sends one away when a friend leaves the radius, then silence, then nearby on return", async () => {
-    const alice = await newUser("alice");
-    const bob = await newUser("bob");
-    await makeFriends(alice, bob);
-    const bobWs = await sessions.connect(bob.token);
-    await bobWs.request({ action: "init", ...at(0) });
-    const aliceWs = await sessions.connect(alice.token);
-    await aliceWs.request({ action: "init", ...at(7000) });
-    await bobWs.next(isPushAbout(alice.userId));
+    const { alice, aliceWs, bobWs } = await friendsOnline(sessions, 0, 7000);
 
     // Within radius + leave margin: still nearby (no flicker at the edge).
     let mark = bobWs.frames.length;
@@ -81,14 +73,7 @@ describe("fan-out", () => {
   });
 
   it("delivers a burst of 12 quick moves in order, ending at the last position", async () => {
-    const alice = await newUser("alice");
-    const bob = await newUser("bob");
-    await makeFriends(alice, bob);
-    const bobWs = await sessions.connect(bob.token);
-    await bobWs.request({ action: "init", ...at(0) });
-    const aliceWs = await sessions.connect(alice.token);
-    await aliceWs.request({ action: "init", ...at(100) });
-    await bobWs.next(isPushAbout(alice.userId));
+    const { alice, aliceWs, bobWs } = await friendsOnline(sessions, 0, 100);
     const mark = bobWs.frames.length;
     // As fast as the protocol allows: at most 10 frames a second per connection.
     for (let i = 1; i <= 12; i++) {

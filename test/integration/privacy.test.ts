@@ -2,19 +2,18 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { snapToCellCentre } from "../../functions/domain/geo.ts";
 import {
+  at,
+  friendsOnline,
   http,
   isPushAbout,
   makeFriends,
   newUser,
-  north,
   Sessions,
   sleep,
   updateAbout,
   updatesAbout,
 } from "./client.ts";
 
-const HOME = { lat: 37.5665, lon: 126.978 };
-const at = (m: number) => north(HOME.lat, HOME.lon, m);
 const sessions = new Sessions();
 afterEach(() => sessions.closeAll());
 
@@ -55,14 +54,7 @@ describe("settings API", () => {
 
 describe("privacy in the snapshot and the pushes", () => {
   it("hides a user in ghost mode at once, and shows them again when it ends", async () => {
-    const alice = await newUser("alice");
-    const bob = await newUser("bob");
-    await makeFriends(alice, bob);
-    const bobWs = await sessions.connect(bob.token);
-    await bobWs.request({ action: "init", ...at(0) });
-    const aliceWs = await sessions.connect(alice.token);
-    await aliceWs.request({ action: "init", ...at(600) });
-    await bobWs.next(isPushAbout(alice.userId));
+    const { alice, bob, aliceWs, bobWs } = await friendsOnline(sessions, 0, 600);
 
     let mark = bobWs.frames.length;
     await http("PUT", "/me/settings", alice.token, { sharing: "off" });
@@ -173,14 +165,7 @@ describe("privacy in the snapshot and the pushes", () => {
   });
 
   it("erases history and the current position on DELETE /me/history, and friends see the user go", async () => {
-    const alice = await newUser("alice");
-    const bob = await newUser("bob");
-    await makeFriends(alice, bob);
-    const bobWs = await sessions.connect(bob.token);
-    await bobWs.request({ action: "init", ...at(0) });
-    const aliceWs = await sessions.connect(alice.token);
-    await aliceWs.request({ action: "init", ...at(700) });
-    await bobWs.next(isPushAbout(alice.userId));
+    const { alice, bob, bobWs } = await friendsOnline(sessions, 0, 700);
     let items: unknown[] = [];
     for (let i = 0; i < 50 && items.length === 0; i++) {
       await sleep(100);
