@@ -164,12 +164,13 @@ export async function startWsGateway(
     wss.handleUpgrade(req, socket, head, (ws) => {
       const c: Connection = { ...conn, ws, lastActiveAt: Date.now(), queue: Promise.resolve() };
       connections.set(id, c);
-      ws.on("message", (data, isBinary) => {
+      // Binary frames are read as UTF-8 text too; the handlers refuse what is not JSON.
+      ws.on("message", (data) => {
         c.lastActiveAt = Date.now();
         const text = Buffer.isBuffer(data)
           ? data.toString("utf8")
           : Buffer.concat(data as Buffer[]).toString("utf8");
-        c.queue = c.queue.then(() => dispatch(c, isBinary ? text : text));
+        c.queue = c.queue.then(() => dispatch(c, text));
       });
       ws.on("close", () => {
         connections.delete(id);
