@@ -88,11 +88,14 @@ export async function fanOut(
 
   // Round 3: the state changes, in one round trip.
   await Promise.all([deps.store.setNearbyFlags(flags), deps.store.removeSubscriptions(dead)]);
-  for (const connectionId of gone) {
-    const { offline, userId } = await deps.store.forgetDeadConnection(connectionId);
-    if (offline && userId !== null) {
-      await deps.publisher.publish({ v: 1, kind: "offline", userId, at: deps.now() });
-    }
-  }
+  // Dead connections are cleaned up together, so their Redis commands share round trips.
+  await Promise.all(
+    gone.map(async (connectionId) => {
+      const { offline, userId } = await deps.store.forgetDeadConnection(connectionId);
+      if (offline && userId !== null) {
+        await deps.publisher.publish({ v: 1, kind: "offline", userId, at: deps.now() });
+      }
+    }),
+  );
   return { failedSequenceNumbers: [...failed], posts: plan.pushes.length, gone: gone.length };
 }

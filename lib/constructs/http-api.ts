@@ -1,19 +1,12 @@
 // The HTTP API: every route of routes.ts behind a JWT authorizer that accepts this stage's Cognito
 // tokens, on a throttled `$default` stage with access logs.
-import { RemovalPolicy } from "aws-cdk-lib";
-import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
-import {
-  HttpApi,
-  HttpMethod,
-  HttpStage,
-  LogGroupLogDestination,
-} from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpApi, HttpMethod, HttpStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { Throttle } from "../config.ts";
+import { accessLogSettings } from "./access-logs.ts";
 
 export interface HttpRoutesApiProps {
   readonly namePrefix: string;
@@ -82,21 +75,17 @@ export class HttpRoutesApi extends Construct {
       this.api.addRoutes({ path, methods: [method], integration, authorizer });
     }
 
-    const accessLogs = new LogGroup(this, "AccessLogs", {
-      logGroupName: `/nearby-friends/${props.namePrefix}/http-access`,
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    });
     this.stage = new HttpStage(this, "Stage", {
       httpApi: this.api,
       stageName: "$default",
       autoDeploy: true,
       throttle: props.throttle,
       detailedMetricsEnabled: true,
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
-      },
+      accessLogSettings: accessLogSettings(this, {
+        logGroupName: `/nearby-friends/${props.namePrefix}/http-access`,
+        retain: props.retainLogs,
+        fields: ACCESS_LOG_FIELDS,
+      }),
     });
   }
 }

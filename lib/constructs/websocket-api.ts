@@ -1,15 +1,15 @@
 // The WebSocket API: a Lambda authorizer on $connect (token in the query string), one route per
 // entry of routes.ts, two-way so that route replies reach the client, and a throttled, logged stage.
 import { RemovalPolicy, Validations } from "aws-cdk-lib";
-import { AccessLogFormat, CfnAccount } from "aws-cdk-lib/aws-apigateway";
-import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from "aws-cdk-lib/aws-apigatewayv2";
+import { CfnAccount } from "aws-cdk-lib/aws-apigateway";
+import { WebSocketApi, WebSocketStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { WebSocketLambdaAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { WebSocketLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { ManagedPolicy, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { Throttle } from "../config.ts";
+import { accessLogSettings } from "./access-logs.ts";
 
 export interface RealtimeApiProps {
   readonly namePrefix: string;
@@ -85,21 +85,17 @@ export class RealtimeApi extends Construct {
       });
     }
 
-    const accessLogs = new LogGroup(this, "AccessLogs", {
-      logGroupName: `/nearby-friends/${props.namePrefix}/ws-access`,
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    });
     this.stage = new WebSocketStage(this, "Stage", {
       webSocketApi: this.api,
       stageName: props.stageName,
       autoDeploy: true,
       throttle: props.throttle,
       detailedMetricsEnabled: true,
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
-      },
+      accessLogSettings: accessLogSettings(this, {
+        logGroupName: `/nearby-friends/${props.namePrefix}/ws-access`,
+        retain: props.retainLogs,
+        fields: ACCESS_LOG_FIELDS,
+      }),
     });
 
     if (props.createAccountLogRole) {
