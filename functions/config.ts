@@ -34,25 +34,96 @@ export function numberEnv(
   return value;
 }
 
-/** The tunables of PROTOCOL.md §4, with the defaults used in AWS. */
-export interface Tunables {
-  radiusM: number;
-  leaveMarginM: number;
-  locationTtlS: number;
-  minMoveM: number;
-  heartbeatS: number;
-  historyRetentionDays: number;
+/** How one tunable is named (environment variable, CDK context key), defaulted and bounded. */
+export interface TunableSpec {
+  readonly env: string;
+  readonly context: string;
+  readonly default: number;
+  readonly min: number;
+  readonly integer: boolean;
+  readonly meaning: string;
 }
 
+/**
+ * The tunables (docs/PROTOCOL.md §4 and the fan-out's post concurrency), with the defaults used in
+ * AWS: the one table that the functions, the CDK app (context → environment) and the tests read.
+ */
+export const TUNABLES = {
+  radiusM: {
+    env: "RADIUS_M",
+    context: "radiusM",
+    default: 8047,
+    min: 1,
+    integer: false,
+    meaning: "a friend within this distance is `nearby`",
+  },
+  leaveMarginM: {
+    env: "LEAVE_MARGIN_M",
+    context: "leaveMarginM",
+    default: 500,
+    min: 0,
+    integer: false,
+    meaning: "a nearby friend becomes `away` only beyond radius + margin",
+  },
+  locationTtlS: {
+    env: "LOCATION_TTL_S",
+    context: "locationTtlS",
+    default: 600,
+    min: 1,
+    integer: true,
+    meaning: "a position older than this is offline",
+  },
+  minMoveM: {
+    env: "MIN_MOVE_M",
+    context: "minMoveM",
+    default: 30,
+    min: 0,
+    integer: false,
+    meaning: "smaller moves are not pushed or stored in history …",
+  },
+  heartbeatS: {
+    env: "HEARTBEAT_S",
+    context: "heartbeatS",
+    default: 60,
+    min: 0,
+    integer: true,
+    meaning: "… unless this long has passed since the last published one",
+  },
+  historyRetentionDays: {
+    env: "HISTORY_RETENTION_DAYS",
+    context: "historyRetentionDays",
+    default: 30,
+    min: 1,
+    integer: true,
+    meaning: "history items expire (DynamoDB TTL) after this",
+  },
+  postConcurrency: {
+    env: "POST_CONCURRENCY",
+    context: "postConcurrency",
+    default: 32,
+    min: 1,
+    integer: true,
+    meaning: "PostToConnection calls one fan-out invocation keeps in flight",
+  },
+} as const satisfies Record<string, TunableSpec>;
+
+export type TunableName = keyof typeof TUNABLES;
+export type Tunables = { [K in TunableName]: number };
+
+/** The defaults of every tunable (what a function reads when no variable is set). */
+export const DEFAULT_TUNABLES: Tunables = Object.fromEntries(
+  Object.entries(TUNABLES).map(([name, spec]) => [name, spec.default]),
+) as Tunables;
+
 export function readTunables(env: Env = process.env): Tunables {
-  return {
-    radiusM: numberEnv("RADIUS_M", 8047, env, { min: 1 }),
-    leaveMarginM: numberEnv("LEAVE_MARGIN_M", 500, env),
-    locationTtlS: numberEnv("LOCATION_TTL_S", 600, env, { min: 1 }),
-    minMoveM: numberEnv("MIN_MOVE_M", 30, env),
-    heartbeatS: numberEnv("HEARTBEAT_S", 60, env),
-    historyRetentionDays: numberEnv("HISTORY_RETENTION_DAYS", 30, env, { min: 1 }),
-  };
+  const out = {} as Tunables;
+  for (const [name, spec] of Object.entries(TUNABLES) as [TunableName, TunableSpec][]) {
+    const value = numberEnv(spec.env, spec.default, env, { min: spec.min });
+    if (spec.integer && !Number.isInteger(value))
+      throw new ConfigError(`environment variable ${spec.env} must be an integer, got "${value}"`);
+    out[name] = value;
+  }
+  return out;
 }
 
 /** Names of the environment variables that wire functions to resources (set by the CDK stack and the local stack). */
