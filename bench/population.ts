@@ -1,8 +1,8 @@
 // A generated population in Redis for the fan-out benchmark: users, their online connections,
 // positions around one city, subscriber sets (each online user follows its friends) and the
 // settings cache, loaded with large pipelines.
-import type { RedisClient } from "../functions/adapters/redis-client.ts";
-import { CONNECTION_TTL_S, keys } from "../functions/adapters/redis-keys.ts";
+import type { RedisClient } from "../functions/adapters/redis/client.ts";
+import { CONNECTION_TTL_S, keys } from "../functions/adapters/redis/keys.ts";
 import { DEFAULT_SETTINGS } from "../functions/domain/settings.ts";
 
 export interface PopulationSpec {

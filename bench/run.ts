@@ -1,18 +1,21 @@
 // `npm run bench`: the fan-out engine against real Redis on a generated population, compared in
 // the same run with a naive baseline (per record, per friend: one awaited Redis read and one post,
 // no coalescing). The last line printed is one JSON object with the figures.
+
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { cpus } from "node:os";
 import type { Cluster } from "ioredis";
-import type { Notifier, PostResult } from "../functions/adapters/connection-notifier.ts";
-import { connectRedis, type RedisClient } from "../functions/adapters/redis-client.ts";
-import { keys } from "../functions/adapters/redis-keys.ts";
-import { RedisStore } from "../functions/adapters/redis-store.ts";
+import { redisAdapters } from "../functions/adapters/redis/adapters.ts";
+import { connectRedis, type RedisClient } from "../functions/adapters/redis/client.ts";
+import { keys } from "../functions/adapters/redis/keys.ts";
 import { fanOut } from "../functions/app/fanout.ts";
+import type { Notifier, PostResult } from "../functions/app/ports.ts";
+import { DEFAULT_TUNABLES } from "../functions/config.ts";
 import type { PositionEvent } from "../functions/domain/events.ts";
 import type { StreamRecord } from "../functions/domain/fanout-plan.ts";
 import { haversineM } from "../functions/domain/geo.ts";
+import { MAX_RECORD_AGE_MS } from "../functions/domain/limits.ts";
 import { DEFAULT_SETTINGS } from "../functions/domain/settings.ts";
 import { startRedis, startRedisCluster } from "../local/redis-server.ts";
 import { loadPopulation, offset, prng } from "./population.ts";
@@ -36,7 +39,9 @@ const batchSizes = (process.env.BENCH_BATCH_SIZES ?? "100,500").split(",").map(N
 const batchesPerSize = env("BENCH_BATCHES", 20);
 const naiveRecords = env("BENCH_NAIVE_RECORDS", 1000);
 const clusterMode = process.env.BENCH_CLUSTER === "1";
-const config = { radiusM: 8047, leaveMarginM: 500, maxAgeMs: 30_000 };
+/** The engine's own figures: the telemetry it reports is not what is measured here. */
+const noTelemetry = { count: () => undefined, milliseconds: () => undefined };
+const config = { ...DEFAULT_TUNABLES, maxAgeMs: MAX_RECORD_AGE_MS };
 
 /** Counts writes to the Redis sockets: with pipelining, one write per node per round trip. */
 function socketWriteCounter(redis: RedisClient): () => number {
@@ -154,7 +159,7 @@ async function main() {
         `${population.subscriptions} subscriptions, loaded in ${(loadMs / 1000).toFixed(1)} s (${clusterMode ? "3-master cluster" : "single node"})`,
     );
 
-    const store = new RedisStore(redis);
+    const store = redisAdapters(redis);
     const writes = socketWriteCounter(redis);
     const random = prng(7);
     const settings = {
@@ -164,7 +169,7 @@ async function main() {
         settingsOf: async (ids: readonly string[]) =>
           new Map(ids.map((u) => [u, DEFAULT_SETTINGS])),
       },
-      cache: store,
+      cache: store.settingsCache,
     };
     const rows: Record<string, number>[] = [];
     const profiler = process.env.BENCH_PROFILE ? await startProfile() : null;
@@ -185,7 +190,10 @@ async function main() {
         const t0 = performance.now();
         await fanOut(
           {
-            store,
+            audience: store.audience,
+            positions: store.positions,
+            connections: store.connections,
+            telemetry: noTelemetry,
             settings,
             notifier,
             publisher: { publish: async () => undefined },
@@ -240,7 +248,10 @@ async function main() {
         .map((r) => ({ ...r, event: { ...r.event, at: Date.now() } }));
       await fanOut(
         {
-          store,
+          audience: store.audience,
+          positions: store.positions,
+          connections: store.connections,
+          telemetry: noTelemetry,
           settings,
           notifier: engineNotifier,
           publisher: { publish: async () => undefined },

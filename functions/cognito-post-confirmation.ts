@@ -1,13 +1,13 @@
 // Cognito post-confirmation trigger: creates the confirmed user's profile. Idempotent, so a retried
 // trigger leaves an existing profile as it is.
+import middy from "@middy/core";
 import type { PostConfirmationTriggerEvent } from "aws-lambda";
-import { sharedDocumentClient } from "./adapters/aws-clients.ts";
-import { UsersRepo } from "./adapters/dynamo-repos.ts";
-import { ENV, requireEnv } from "./config.ts";
+import { observe } from "./middleware/observability.ts";
+import { usersRepo } from "./wiring.ts";
 
-const users = new UsersRepo(sharedDocumentClient(), requireEnv(ENV.usersTable));
+const users = usersRepo();
 
-export const handler = async (
+const createProfile = async (
   event: PostConfirmationTriggerEvent,
 ): Promise<PostConfirmationTriggerEvent> => {
   // The trigger also runs after a password reset; only a sign-up creates a user.
@@ -21,3 +21,5 @@ export const handler = async (
   });
   return event;
 };
+
+export const handler = middy(createProfile).use(observe());

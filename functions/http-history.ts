@@ -1,9 +1,8 @@
 // HTTP API: the caller's location history (GET /me/history, DELETE /me/history).
 import { z } from "zod";
 import { eraseHistory, queryHistory } from "./app/history.ts";
-import { InvalidRequestError } from "./domain/errors.ts";
-import { httpRoutes, json } from "./edge/http.ts";
-import { historyRepo, now, publisher, redisStore } from "./wiring.ts";
+import { httpApi, json, validated } from "./middleware/http.ts";
+import { historyRepo, now, publisher, redis } from "./wiring.ts";
 
 const deps = { history: historyRepo() };
 const publisherAtStart = publisher();
@@ -27,19 +26,14 @@ const querySchema = z.object({
   cursor: z.string().max(512, { error: "cursor is not a cursor this server issued" }).optional(),
 });
 
-export const handler = httpRoutes({
-  "GET /me/history": async ({ userId, event }) => {
-    const parsed = querySchema.safeParse(event.queryStringParameters ?? {});
-    if (!parsed.success)
-      throw new InvalidRequestError(parsed.error.issues[0]?.message ?? "invalid query");
-    const q = parsed.data;
-    return json(200, await queryHistory(deps, userId, { ...q, limit: q.limit ?? 100 }));
+export const handler = httpApi({
+  "GET /me/history": async (event) => {
+    const q = validated(querySchema, event.queryStringParameters ?? {}, "invalid query");
+    return json(200, await queryHistory(deps, event.userId, { ...q, limit: q.limit ?? 100 }));
   },
   "DELETE /me/history": async ({ userId }) => {
-    await eraseHistory(
-      { ...deps, store: await redisStore(), publisher: publisherAtStart, now },
-      userId,
-    );
+    const { positions } = await redis();
+    await eraseHistory({ ...deps, positions, publisher: publisherAtStart, now }, userId);
     return json(204);
   },
 });

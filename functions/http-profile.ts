@@ -1,7 +1,7 @@
 // HTTP API: the caller's profile (GET /me, PUT /me).
 import { z } from "zod";
 import { getProfile, updateProfile } from "./app/friends.ts";
-import { httpRoutes, json, parseBody } from "./edge/http.ts";
+import { httpApi, json, parseBody } from "./middleware/http.ts";
 import { usersRepo } from "./wiring.ts";
 
 const deps = { users: usersRepo() };
@@ -14,8 +14,8 @@ const profileBody = z.object({
     .max(64, { error: "displayName must be a string of 1-64 characters" }),
 });
 
-export const handler = httpRoutes({
+export const handler = httpApi({
   "GET /me": async ({ userId }) => json(200, await getProfile(deps, userId)),
-  "PUT /me": async ({ userId, event }) =>
-    json(200, await updateProfile(deps, userId, parseBody(event, profileBody).displayName)),
+  "PUT /me": async (event) =>
+    json(200, await updateProfile(deps, event.userId, parseBody(event, profileBody).displayName)),
 });

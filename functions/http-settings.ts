@@ -2,33 +2,20 @@
 import { republishLocation } from "./app/location.ts";
 import { getSettings, updateSettings } from "./app/settings.ts";
 import { settingsUpdateSchema } from "./domain/settings.ts";
-import { httpRoutes, json, parseBody } from "./edge/http.ts";
-import { now, publisher, redisStore, tunables, usersRepo } from "./wiring.ts";
+import { httpApi, json, parseBody } from "./middleware/http.ts";
+import { sessionWiring } from "./wiring.ts";
 
-const usersAtStart = usersRepo();
-const publisherAtStart = publisher();
-const tunablesAtStart = tunables();
+const deps = sessionWiring();
 
-export const handler = httpRoutes({
-  "GET /me/settings": async ({ userId }) => {
-    const store = await redisStore();
-    return json(200, await getSettings({ users: usersAtStart, cache: store }, userId));
-  },
-  "PUT /me/settings": async ({ userId, event }) => {
+export const handler = httpApi({
+  "GET /me/settings": async ({ userId }) =>
+    json(200, await getSettings((await deps()).settings, userId)),
+  "PUT /me/settings": async (event) => {
     const update = parseBody(event, settingsUpdateSchema);
-    const store = await redisStore();
+    const d = await deps();
     const settings = await updateSettings(
-      {
-        users: usersAtStart,
-        cache: store,
-        republish: async (u) => {
-          await republishLocation(
-            { store, publisher: publisherAtStart, tunables: tunablesAtStart, now },
-            u,
-          );
-        },
-      },
-      userId,
+      { ...d.settings, republish: async (u) => void (await republishLocation(d, u)) },
+      event.userId,
       update,
     );
     return json(200, settings);

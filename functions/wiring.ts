@@ -1,6 +1,6 @@
-// Production wiring: builds each adapter once per process from the environment. Handlers call the
-// factories they need at module scope, so a missing variable fails the cold start with its name.
-
+// Production wiring: builds each adapter once per process from the environment, and the
+// dependencies of each group of use cases. Entries call what they need at module scope, so a
+// missing variable fails the cold start with its name.
 import {
   sharedDocumentClient,
   sharedKinesisClient,
@@ -9,10 +9,14 @@ import {
 import { ManagementApiNotifier } from "./adapters/connection-notifier.ts";
 import { FriendshipsRepo, HistoryRepo, UsersRepo } from "./adapters/dynamo-repos.ts";
 import { KinesisPublisher } from "./adapters/kinesis-publisher.ts";
-import { RedisRateLimiter } from "./adapters/rate-limiter.ts";
-import { sharedRedis } from "./adapters/redis-client.ts";
-import { RedisStore } from "./adapters/redis-store.ts";
+import { powertoolsTelemetry } from "./adapters/powertools-telemetry.ts";
+import { redisAdapters } from "./adapters/redis/adapters.ts";
+import { sharedRedis } from "./adapters/redis/client.ts";
+import type { FanoutDeps } from "./app/fanout.ts";
+import type { SessionDeps } from "./app/session.ts";
 import { ENV, readTunables, requireEnv, type Tunables } from "./config.ts";
+import { MAX_RECORD_AGE_MS } from "./domain/limits.ts";
+import { logger } from "./observability.ts";
 
 const once = <T>(make: () => T): (() => T) => {
   let value: T | undefined;
@@ -26,15 +30,14 @@ const once = <T>(make: () => T): (() => T) => {
   };
 };
 
+export const now = (): number => Date.now();
+
 export const tunables: () => Tunables = once(() => readTunables());
 
-export const redisStore: () => Promise<RedisStore> = once(
-  async () => new RedisStore(await sharedRedis()),
-);
+/** The Redis adapters, sharing the process's one client (connected on first use). */
+export const redis = once(async () => redisAdapters(await sharedRedis()));
 
-export const rateLimiter: () => Promise<RedisRateLimiter> = once(
-  async () => new RedisRateLimiter(await sharedRedis()),
-);
+export const rateLimiter = async () => (await redis()).rateLimiter;
 
 export const publisher = once(
   () => new KinesisPublisher(sharedKinesisClient(), requireEnv(ENV.locationStream)),
@@ -49,9 +52,59 @@ export const friendshipsRepo = once(
 );
 
 export const historyRepo = once(
-  () => new HistoryRepo(sharedDocumentClient(), requireEnv(ENV.historyTable)),
+  () => new HistoryRepo(sharedDocumentClient(), requireEnv(ENV.historyTable), logger),
 );
 
-export const notifier = once(() => new ManagementApiNotifier(sharedManagementClient()));
+export const notifier = once(() => new ManagementApiNotifier(sharedManagementClient(), logger));
 
-export const now = (): number => Date.now();
+/**
+ * The dependencies of the WebSocket session use cases (and of republishing a position). Called at
+ * module scope: the table, stream and tunables are checked at cold start; Redis connects on first use.
+ */
+export function sessionWiring(): () => Promise<SessionDeps> {
+  const users = usersRepo();
+  const base = {
+    friends: friendshipsRepo(),
+    publisher: publisher(),
+    tunables: tunables(),
+    now,
+    telemetry: powertoolsTelemetry,
+    log: logger,
+  };
+  return async () => {
+    const r = await redis();
+    return {
+      ...base,
+      positions: r.positions,
+      connections: r.connections,
+      audience: r.audience,
+      settings: { users, cache: r.settingsCache },
+    };
+  };
+}
+
+export function fanoutWiring(): () => Promise<FanoutDeps> {
+  const t = tunables();
+  const base = {
+    users: usersRepo(),
+    notifier: notifier(),
+    publisher: publisher(),
+    config: { radiusM: t.radiusM, leaveMarginM: t.leaveMarginM, maxAgeMs: MAX_RECORD_AGE_MS },
+    concurrency: t.postConcurrency,
+  };
+  return async () => {
+    const r = await redis();
+    return {
+      audience: r.audience,
+      positions: r.positions,
+      connections: r.connections,
+      settings: { users: base.users, cache: r.settingsCache },
+      notifier: base.notifier,
+      publisher: base.publisher,
+      config: base.config,
+      now,
+      concurrency: base.concurrency,
+      telemetry: powertoolsTelemetry,
+    };
+  };
+}

@@ -1,10 +1,12 @@
 // Lambda authorizer of the WebSocket API's $connect: the token comes in the `token` query parameter.
+import middy from "@middy/core";
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { verifierFromEnv } from "./adapters/jwt-verifier.ts";
+import { observe } from "./middleware/observability.ts";
 
 const verifier = verifierFromEnv();
 
-export const handler = async (
+const authorize = async (
   event: APIGatewayRequestAuthorizerEvent,
 ): Promise<APIGatewayAuthorizerResult> => {
   const token = event.queryStringParameters?.token;
@@ -25,3 +27,5 @@ export const handler = async (
     context: { userId },
   };
 };
+
+export const handler = middy(authorize).use(observe());

@@ -1,4 +1,5 @@
-// $default: frames that are not JSON, too large, or name no known action.
-import { defaultRoute } from "./edge/ws.ts";
+// $default: frames that are not JSON, too large, or name no known action (rate-limited first).
+import { wsDefaultRoute } from "./middleware/ws.ts";
+import { rateLimiter } from "./wiring.ts";
 
-export const handler = defaultRoute;
+export const handler = wsDefaultRoute(rateLimiter);

@@ -1,14 +1,10 @@
 // init: announce the position, follow every friend, reply with the nearby-friends snapshot.
 import { init } from "./app/session.ts";
-import { wsRoute } from "./edge/ws.ts";
-import { sessionDeps } from "./session-deps.ts";
-import { rateLimiter } from "./wiring.ts";
+import { reply, wsRoute } from "./middleware/ws.ts";
+import { rateLimiter, sessionWiring } from "./wiring.ts";
 
-export const handler = wsRoute(
-  "init",
-  async (frame, { userId, connectionId }) => ({
-    type: "init",
-    ...(await init(await sessionDeps(), { ...frame, userId, connectionId })),
-  }),
-  { rateLimiter },
+const deps = sessionWiring();
+
+export const handler = wsRoute("init", rateLimiter, async ({ frame, caller }) =>
+  reply("init", frame.requestId, await init(await deps(), { ...frame, ...caller })),
 );

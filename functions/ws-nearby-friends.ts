@@ -1,14 +1,14 @@
 // nearbyFriends: the next page of the snapshot.
 import { nextPage } from "./app/session.ts";
-import { wsRoute } from "./edge/ws.ts";
-import { sessionDeps } from "./session-deps.ts";
-import { rateLimiter } from "./wiring.ts";
+import { reply, wsRoute } from "./middleware/ws.ts";
+import { rateLimiter, sessionWiring } from "./wiring.ts";
 
-export const handler = wsRoute(
-  "nearbyFriends",
-  async (frame, { userId }) => ({
-    type: "nearbyFriends",
-    ...(await nextPage(await sessionDeps(), userId, frame.cursor, frame.limit)),
-  }),
-  { rateLimiter },
+const deps = sessionWiring();
+
+export const handler = wsRoute("nearbyFriends", rateLimiter, async ({ frame, caller }) =>
+  reply(
+    "nearbyFriends",
+    frame.requestId,
+    await nextPage(await deps(), caller.userId, frame.cursor, frame.limit),
+  ),
 );

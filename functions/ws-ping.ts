@@ -1,4 +1,7 @@
-// ping: keep-alive and clock offset. Imports nothing else, so the function stays small.
-import { wsRoute } from "./edge/ws.ts";
+// ping: keep-alive and clock offset. Rate-limited like every route, so it needs Redis too.
+import { reply, wsRoute } from "./middleware/ws.ts";
+import { rateLimiter } from "./wiring.ts";
 
-export const handler = wsRoute("ping", async () => ({ type: "pong", serverTime: Date.now() }));
+export const handler = wsRoute("ping", rateLimiter, async ({ frame }) =>
+  reply("pong", frame.requestId, { serverTime: Date.now() }),
+);

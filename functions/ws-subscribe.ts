@@ -1,15 +1,13 @@
 // subscribe: follow one friend.
 import { subscribe } from "./app/session.ts";
-import { wsRoute } from "./edge/ws.ts";
-import { sessionDeps } from "./session-deps.ts";
-import { rateLimiter } from "./wiring.ts";
+import { reply, wsRoute } from "./middleware/ws.ts";
+import { rateLimiter, sessionWiring } from "./wiring.ts";
 
-export const handler = wsRoute(
-  "subscribe",
-  async (frame, { userId, connectionId }) => ({
-    type: "subscribed",
+const deps = sessionWiring();
+
+export const handler = wsRoute("subscribe", rateLimiter, async ({ frame, caller }) =>
+  reply("subscribed", frame.requestId, {
     friendId: frame.friendId,
-    friend: await subscribe(await sessionDeps(), userId, connectionId, frame.friendId),
+    friend: await subscribe(await deps(), caller.userId, caller.connectionId, frame.friendId),
   }),
-  { rateLimiter },
 );

@@ -1,14 +1,11 @@
 // unsubscribe: stop following one friend.
 import { unsubscribe } from "./app/session.ts";
-import { wsRoute } from "./edge/ws.ts";
-import { sessionDeps } from "./session-deps.ts";
-import { rateLimiter } from "./wiring.ts";
+import { reply, wsRoute } from "./middleware/ws.ts";
+import { rateLimiter, sessionWiring } from "./wiring.ts";
 
-export const handler = wsRoute(
-  "unsubscribe",
-  async (frame, { userId, connectionId }) => {
-    await unsubscribe(await sessionDeps(), userId, connectionId, frame.friendId);
-    return { type: "unsubscribed", friendId: frame.friendId };
-  },
-  { rateLimiter },
-);
+const deps = sessionWiring();
+
+export const handler = wsRoute("unsubscribe", rateLimiter, async ({ frame, caller }) => {
+  await unsubscribe(await deps(), caller.userId, caller.connectionId, frame.friendId);
+  return reply("unsubscribed", frame.requestId, { friendId: frame.friendId });
+});

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { USER_ID_PATTERN } from "../functions/domain/frames.ts";
-import type { HttpEvent, HttpResult } from "../functions/edge/http.ts";
+import type { HttpEvent, HttpResult } from "../functions/middleware/http.ts";
 import { closeServer, HOST, listen } from "./ports.ts";
 
 export interface HttpApiHandlers {

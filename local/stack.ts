@@ -2,13 +2,18 @@
 // HTTP API, the token issuer and the stream poller, all running the handler modules Lambda runs.
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayRequestAuthorizerEvent,
+  Context,
+} from "aws-lambda";
 import type { TokenVerifier } from "../functions/adapters/jwt-verifier.ts";
-import type { HttpEvent, HttpResult } from "../functions/edge/http.ts";
-import type { WsEvent, WsResult } from "../functions/edge/ws.ts";
+import type { HttpEvent, HttpResult } from "../functions/middleware/http.ts";
+import type { WsEvent, WsResult } from "../functions/middleware/ws.ts";
 import { AUTHORIZER_ENTRY, HTTP_ROUTES, STREAM_CONSUMERS, WS_ROUTES } from "../functions/routes.ts";
 import { LOCAL_NAMES, startEmulators } from "./emulators.ts";
 import { type HttpApiHandlers, startHttpApi } from "./http-api.ts";
+import { lambdaContext } from "./lambda-context.ts";
 import { HOST } from "./ports.ts";
 import { startRedis } from "./redis-server.ts";
 import { type StreamHandler, startPoller } from "./stream-poller.ts";
@@ -31,13 +36,15 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-type Module<H> = { handler: H };
+type Module = { handler: (event: unknown, context: Context) => Promise<unknown> };
 
+/** An entry's handler, invoked as Lambda invokes it: with an invocation context of its own. */
 async function load<H>(entry: string): Promise<H> {
-  const mod = (await import(`../functions/${entry}.ts`)) as Module<H>;
+  const mod = (await import(`../functions/${entry}.ts`)) as Module;
   if (typeof mod.handler !== "function")
     throw new Error(`functions/${entry}.ts exports no handler`);
-  return mod.handler;
+  const handler = mod.handler;
+  return ((event: unknown) => handler(event, lambdaContext(`local-${entry}`))) as H;
 }
 
 const defaultLog = (msg: string, detail: object = {}) =>
@@ -81,6 +88,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       AUTH_ISSUER: issuer.issuer,
       AUTH_AUDIENCE: issuer.audience,
       AUTH_JWKS: JSON.stringify(issuer.jwks),
+      STAGE: "local",
+      // EMF lines for every invocation would bury the stack's own output; set it to false to see them.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
     });
 
     // The handler modules read their configuration at import, as at a Lambda cold start.
@@ -102,7 +112,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const { verifierFromEnv } = await import("../functions/adapters/jwt-verifier.ts");
     const verifier: TokenVerifier = verifierFromEnv();
     const { usersRepo } = await import("../functions/wiring.ts");
-    const { closeSharedRedis } = await import("../functions/adapters/redis-client.ts");
+    const { closeSharedRedis } = await import("../functions/adapters/redis/client.ts");
     stops.splice(2, 0, closeSharedRedis);
 
     const kinesis = new KinesisClient({

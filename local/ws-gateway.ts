@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from "node:stream";
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { WebSocket, WebSocketServer } from "ws";
-import type { WsEvent, WsResult } from "../functions/edge/ws.ts";
+import type { WsEvent, WsResult } from "../functions/middleware/ws.ts";
 import { closeServer, HOST, listen } from "./ports.ts";
 
 export interface GatewayHandlers {

@@ -1,11 +1,13 @@
-// AWS SDK clients, created once per process. A configured endpoint (the local stack's emulators)
-// gets the HTTP/1.1 handler: the emulators speak plain http and the default Kinesis handler is HTTP/2.
+// AWS SDK clients, created once per process and captured by the tracer (a no-op where tracing is
+// off). A configured endpoint (the local stack's emulators) gets the HTTP/1.1 handler: the
+// emulators speak plain http and the default Kinesis handler is HTTP/2.
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { ENV, optionalEnv, requireEnv } from "../config.ts";
+import { tracer } from "../observability.ts";
 
 const localOptions = (endpoint: string | undefined) =>
   endpoint
@@ -18,7 +20,9 @@ const localOptions = (endpoint: string | undefined) =>
 let documentClient: DynamoDBDocumentClient | undefined;
 export function sharedDocumentClient(): DynamoDBDocumentClient {
   documentClient ??= DynamoDBDocumentClient.from(
-    new DynamoDBClient({ maxAttempts: 3, ...localOptions(optionalEnv(ENV.dynamodbEndpoint)) }),
+    tracer.captureAWSv3Client(
+      new DynamoDBClient({ maxAttempts: 3, ...localOptions(optionalEnv(ENV.dynamodbEndpoint)) }),
+    ),
     { marshallOptions: { removeUndefinedValues: true } },
   );
   return documentClient;
@@ -26,23 +30,24 @@ export function sharedDocumentClient(): DynamoDBDocumentClient {
 
 let kinesis: KinesisClient | undefined;
 export function sharedKinesisClient(): KinesisClient {
-  kinesis ??= new KinesisClient({
-    maxAttempts: 3,
-    ...localOptions(optionalEnv(ENV.kinesisEndpoint)),
-  });
+  kinesis ??= tracer.captureAWSv3Client(
+    new KinesisClient({ maxAttempts: 3, ...localOptions(optionalEnv(ENV.kinesisEndpoint)) }),
+  );
   return kinesis;
 }
 
 let management: ApiGatewayManagementApiClient | undefined;
 export function sharedManagementClient(): ApiGatewayManagementApiClient {
   const endpoint = requireEnv(ENV.connectionsEndpoint);
-  management ??= new ApiGatewayManagementApiClient({
-    endpoint,
-    // Throttling is retried by the notifier with its own jittered backoff.
-    maxAttempts: 1,
-    ...(endpoint.startsWith("http://")
-      ? { requestHandler: new NodeHttpHandler({ requestTimeout: 5000 }) }
-      : {}),
-  });
+  management ??= tracer.captureAWSv3Client(
+    new ApiGatewayManagementApiClient({
+      endpoint,
+      // Throttling is retried by the notifier with its own jittered backoff.
+      maxAttempts: 1,
+      ...(endpoint.startsWith("http://")
+        ? { requestHandler: new NodeHttpHandler({ requestTimeout: 5000 }) }
+        : {}),
+    }),
+  );
   return management;
 }

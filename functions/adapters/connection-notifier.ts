@@ -5,19 +5,8 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
-
-export type PostResult = "sent" | "gone" | "failed";
-
-export interface Notifier {
-  post(connectionId: string, frame: object): Promise<PostResult>;
-}
-
-export interface RetryPolicy {
-  attempts: number;
-  baseDelayMs: number;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-}
+import type { Log, Notifier, PostResult } from "../app/ports.ts";
+import { type RetryPolicy, withRetry } from "./retry.ts";
 
 const isThrottle = (err: unknown): boolean => {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -33,41 +22,32 @@ const isGone = (err: unknown): boolean =>
   err instanceof GoneException || (err as { name?: string })?.name === "GoneException";
 
 export class ManagementApiNotifier implements Notifier {
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
-
   constructor(
     private readonly client: ApiGatewayManagementApiClient,
+    private readonly log: Log,
     private readonly retry: RetryPolicy = { attempts: 4, baseDelayMs: 50 },
-    private readonly log: (msg: string, detail: object) => void = (msg, detail) =>
-      console.error(JSON.stringify({ level: "error", msg, ...detail })),
-  ) {
-    this.sleep = retry.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    this.random = retry.random ?? Math.random;
-  }
+  ) {}
 
   async post(connectionId: string, frame: object): Promise<PostResult> {
     const data = Buffer.from(JSON.stringify(frame));
-    for (let attempt = 1; ; attempt++) {
+    return withRetry<PostResult>(this.retry, async (attempt) => {
       try {
         await this.client.send(
           new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
         );
-        return "sent";
+        return { retry: false, value: "sent" };
       } catch (err) {
-        if (isGone(err)) return "gone";
-        if (isThrottle(err) && attempt < this.retry.attempts) {
-          // Full jitter: a random delay up to an exponentially growing cap.
-          await this.sleep(this.random() * this.retry.baseDelayMs * 2 ** attempt);
-          continue;
+        if (isGone(err)) return { retry: false, value: "gone" };
+        const retry = isThrottle(err) && attempt < this.retry.attempts;
+        if (!retry) {
+          this.log.error("post to connection failed", {
+            connectionId,
+            attempt,
+            error: (err as Error)?.name ?? "unknown",
+          });
         }
-        this.log("post to connection failed", {
-          connectionId,
-          attempt,
-          error: (err as Error)?.name ?? "unknown",
-        });
-        return "failed";
+        return { retry, value: "failed" };
       }
-    }
+    });
   }
 }

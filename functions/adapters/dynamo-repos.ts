@@ -12,7 +12,18 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type {
+  Friendship,
+  FriendshipRepository,
+  HistoryItem,
+  HistoryPage,
+  HistoryRepository,
+  Log,
+  UserProfile,
+  UserRepository,
+} from "../app/ports.ts";
 import { DEFAULT_SETTINGS, normalizeSettings, type Settings } from "../domain/settings.ts";
+import { BATCH_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
 
 /** Every page of a user's partition (the tables are all keyed by `userId`). */
 async function* partitionPages(
@@ -37,12 +48,7 @@ async function* partitionPages(
   } while (start);
 }
 
-export interface UserProfile {
-  userId: string;
-  displayName: string | null;
-}
-
-export class UsersRepo {
+export class UsersRepo implements UserRepository {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -54,8 +60,16 @@ export class UsersRepo {
     return { userId, displayName: (out.Item.displayName as string | undefined) ?? null };
   }
 
+  /** Set the profile's fields only: the user item also holds the sharing settings. */
   async put(profile: UserProfile): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...profile } }));
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { userId: profile.userId },
+        UpdateExpression: "SET displayName = :n",
+        ExpressionAttributeValues: { ":n": profile.displayName },
+      }),
+    );
   }
 
   /** Create the user unless it exists (sign-up is idempotent). */
@@ -113,35 +127,24 @@ export class UsersRepo {
     const unique = [...new Set(userIds)];
     const out: Record<string, unknown>[] = [];
     for (let i = 0; i < unique.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = unique
-        .slice(i, i + 100)
-        .map((userId) => ({ userId }));
-      for (let attempt = 0; keys?.length && attempt < 5; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 25 * 2 ** attempt));
+      let keys: Record<string, unknown>[] = unique.slice(i, i + 100).map((userId) => ({ userId }));
+      const left = await withRetry(BATCH_RETRY, async () => {
         const res: BatchGetCommandOutput = await this.db.send(
           new BatchGetCommand({
             RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: projection } },
           }),
         );
         out.push(...(res.Responses?.[this.table] ?? []));
-        keys = res.UnprocessedKeys?.[this.table]?.Keys;
-      }
-      if (keys?.length) throw new Error("BatchGetItem left unprocessed keys after retries");
+        keys = res.UnprocessedKeys?.[this.table]?.Keys ?? [];
+        return { retry: keys.length > 0, value: keys };
+      });
+      if (left.length > 0) throw new Error("BatchGetItem left unprocessed keys after retries");
     }
     return out;
   }
 }
 
-export type FriendshipStatus = "friends" | "outgoing" | "incoming";
-
-export interface Friendship {
-  userId: string;
-  friendId: string;
-  status: FriendshipStatus;
-  since: number;
-}
-
-export class FriendshipsRepo {
+export class FriendshipsRepo implements FriendshipRepository {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -180,40 +183,24 @@ export class FriendshipsRepo {
   }
 }
 
-export interface HistoryItem {
-  userId: string;
-  sk: string;
-  lat: number;
-  lon: number;
-  at: number;
-  clientTs?: number;
-  accuracyM?: number;
-  expiresAt: number;
-}
-
-export interface HistoryPage {
-  items: HistoryItem[];
-  lastKey: { userId: string; sk: string } | null;
-}
-
-export class HistoryRepo {
+export class HistoryRepo implements HistoryRepository {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) =>
-      new Promise((r) => setTimeout(r, ms)),
+    private readonly log: Log,
+    private readonly retry: RetryPolicy = BATCH_RETRY,
   ) {}
 
   /**
-   * Write items in batches of 25, retrying unprocessed items with backoff. Returns the items that
-   * could not be written after the retries (the caller reports their records as failed).
+   * Write items in batches of 25, retrying unprocessed items and failed calls with backoff. Returns
+   * the items that could not be written after the retries (the caller reports their records).
    */
-  async putAll(items: readonly HistoryItem[], attempts = 5): Promise<HistoryItem[]> {
+  async putAll(items: readonly HistoryItem[]): Promise<HistoryItem[]> {
     const failed: HistoryItem[] = [];
     for (let i = 0; i < items.length; i += 25) {
       let pending = items.slice(i, i + 25);
-      for (let attempt = 1; pending.length > 0 && attempt <= attempts; attempt++) {
-        if (attempt > 1) await this.sleep(Math.random() * 25 * 2 ** attempt);
+      let lastError: unknown;
+      pending = await withRetry(this.retry, async () => {
         try {
           const out = await this.db.send(
             new BatchWriteCommand({
@@ -227,17 +214,14 @@ export class HistoryRepo {
             left.map((r) => `${r.PutRequest?.Item?.userId}\u0000${r.PutRequest?.Item?.sk}`),
           );
           pending = pending.filter((it) => leftKeys.has(`${it.userId}\u0000${it.sk}`));
+          lastError = undefined;
         } catch (err) {
-          if (attempt === attempts) {
-            console.error(
-              JSON.stringify({
-                level: "error",
-                msg: "BatchWriteItem failed",
-                error: (err as Error).name,
-              }),
-            );
-          }
+          lastError = err;
         }
+        return { retry: pending.length > 0, value: pending };
+      });
+      if (lastError !== undefined) {
+        this.log.error("BatchWriteItem failed", { error: (lastError as Error).name });
       }
       failed.push(...pending);
     }
@@ -273,13 +257,13 @@ export class HistoryRepo {
       }));
       for (let i = 0; i < keysToDelete.length; i += 25) {
         let pending = keysToDelete.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-        for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
-          if (attempt > 0) await this.sleep(Math.random() * 25 * 2 ** attempt);
+        pending = await withRetry(this.retry, async () => {
           const res = await this.db.send(
             new BatchWriteCommand({ RequestItems: { [this.table]: pending } }),
           );
           pending = (res.UnprocessedItems?.[this.table] ?? []) as typeof pending;
-        }
+          return { retry: pending.length > 0, value: pending };
+        });
         if (pending.length > 0)
           throw new Error("BatchWriteItem left unprocessed deletes after retries");
       }

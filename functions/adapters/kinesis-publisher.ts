@@ -1,11 +1,8 @@
 // Publishes location events to the Kinesis stream, partitioned by user so that each user's
 // events stay in order.
 import { type KinesisClient, PutRecordCommand } from "@aws-sdk/client-kinesis";
+import type { EventPublisher } from "../app/ports.ts";
 import { encodeEvent, type LocationEvent } from "../domain/events.ts";
-
-export interface EventPublisher {
-  publish(event: LocationEvent): Promise<void>;
-}
 
 export class KinesisPublisher implements EventPublisher {
   constructor(

@@ -1,13 +1,18 @@
-// Use cases of profiles and friendships (PROTOCOL.md §3): requests, acceptance, listing, removal.
-import type { Notifier } from "../adapters/connection-notifier.ts";
-import type { FriendshipsRepo, UserProfile, UsersRepo } from "../adapters/dynamo-repos.ts";
-import type { RedisStore } from "../adapters/redis-store.ts";
+// Use cases of profiles and friendships (docs/PROTOCOL.md §3): requests, acceptance, listing, removal.
 import { ConflictError, InvalidRequestError, NotFoundError } from "../domain/errors.ts";
+import type {
+  Audience,
+  Clock,
+  FriendshipRepository,
+  Notifier,
+  UserProfile,
+  UserRepository,
+} from "./ports.ts";
 
 export interface FriendsDeps {
-  users: Pick<UsersRepo, "get" | "put" | "displayNames">;
-  friendships: Pick<FriendshipsRepo, "get" | "list" | "putPair" | "deletePair">;
-  now: () => number;
+  users: Pick<UserRepository, "get" | "put" | "displayNames">;
+  friendships: Pick<FriendshipRepository, "get" | "list" | "putPair" | "deletePair">;
+  now: Clock;
 }
 
 export async function getProfile(
@@ -98,7 +103,7 @@ export async function listFriends(deps: FriendsDeps, me: string) {
 }
 
 export interface UnfriendDeps extends FriendsDeps {
-  store: Pick<RedisStore, "unlink">;
+  audience: Pick<Audience, "unlink">;
   notifier: Notifier;
 }
 
@@ -108,8 +113,8 @@ export async function unfriend(deps: UnfriendDeps, me: string, other: string): P
   if (existing?.status !== "friends") throw new NotFoundError(`${other} is not your friend`);
   await deps.friendships.deletePair(me, other);
   const [mine, theirs] = await Promise.all([
-    deps.store.unlink(me, other),
-    deps.store.unlink(other, me),
+    deps.audience.unlink(me, other),
+    deps.audience.unlink(other, me),
   ]);
   await Promise.all([
     ...mine.map((c) =>

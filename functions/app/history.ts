@@ -1,9 +1,13 @@
 // Use cases of location history: the stream consumer's idempotent writes, and the paged query.
-import type { HistoryItem, HistoryRepo } from "../adapters/dynamo-repos.ts";
-import type { EventPublisher } from "../adapters/kinesis-publisher.ts";
-import type { RedisStore } from "../adapters/redis-store.ts";
 import { InvalidRequestError } from "../domain/errors.ts";
 import type { PositionEvent } from "../domain/events.ts";
+import type {
+  Clock,
+  EventPublisher,
+  HistoryItem,
+  HistoryRepository,
+  PositionStore,
+} from "./ports.ts";
 
 const pad = (ms: number): string => String(Math.max(0, Math.floor(ms))).padStart(13, "0");
 
@@ -29,7 +33,7 @@ export function toHistoryItem(
 }
 
 export interface HistoryWriteDeps {
-  history: Pick<HistoryRepo, "putAll">;
+  history: Pick<HistoryRepository, "putAll">;
   retentionDays: number;
 }
 
@@ -74,7 +78,7 @@ function decodeHistoryCursor(userId: string, cursor: string): { userId: string; 
 }
 
 export async function queryHistory(
-  deps: { history: Pick<HistoryRepo, "query"> },
+  deps: { history: Pick<HistoryRepository, "query"> },
   userId: string,
   q: HistoryQuery,
 ): Promise<{ items: HistoryEntry[]; cursor: string | null }> {
@@ -97,15 +101,15 @@ export async function queryHistory(
 }
 
 export interface EraseDeps {
-  history: Pick<HistoryRepo, "deleteAll">;
-  store: Pick<RedisStore, "erasePosition">;
+  history: Pick<HistoryRepository, "deleteAll">;
+  positions: Pick<PositionStore, "erase">;
   publisher: EventPublisher;
-  now: () => number;
+  now: Clock;
 }
 
 /** Erase the user's current position and stored history; friends who saw the user get `away`. */
 export async function eraseHistory(deps: EraseDeps, userId: string): Promise<void> {
-  await deps.store.erasePosition(userId);
+  await deps.positions.erase(userId);
   await deps.publisher.publish({ v: 1, kind: "offline", userId, at: deps.now() });
   await deps.history.deleteAll(userId);
 }

@@ -1,17 +1,18 @@
 // Use case: store a user's position and publish it to the stream when it moved enough or the
-// heartbeat is due. A failed publication is rolled back and reported, never swallowed.
-import type { EventPublisher } from "../adapters/kinesis-publisher.ts";
-import type { RedisStore } from "../adapters/redis-store.ts";
+// heartbeat is due (the movement filter, domain/movement.ts, applied atomically by the store). A
+// failed publication is rolled back and reported, never swallowed.
 import type { Tunables } from "../config.ts";
 import { UnavailableError } from "../domain/errors.ts";
 import { geohashEncode, INDEX_CELL_PRECISION } from "../domain/geo.ts";
+import type { Clock, EventPublisher, Log, PositionStore, Telemetry } from "./ports.ts";
 
 export interface LocationDeps {
-  store: Pick<RedisStore, "writeLocation" | "indexCell" | "rollbackPublish">;
+  positions: Pick<PositionStore, "write" | "indexCell" | "rollbackPublish">;
   publisher: EventPublisher;
   tunables: Pick<Tunables, "locationTtlS" | "minMoveM" | "heartbeatS">;
-  now: () => number;
-  log?: (msg: string, detail: object) => void;
+  now: Clock;
+  telemetry: Telemetry;
+  log: Log;
 }
 
 export interface LocationInput {
@@ -29,14 +30,18 @@ export interface LocationResult {
   published: boolean;
 }
 
-const defaultLog = (msg: string, detail: object) =>
-  console.error(JSON.stringify({ level: "error", msg, ...detail }));
-
+/** A position a client sent (`location`, `init`): stored, filtered, published, and counted. */
 export async function recordLocation(
   deps: LocationDeps,
   input: LocationInput,
 ): Promise<LocationResult> {
-  const log = deps.log ?? defaultLog;
+  deps.telemetry.count("LocationsReceived");
+  const result = await storeAndPublish(deps, input);
+  deps.telemetry.count(result.published ? "LocationsPublished" : "LocationsFiltered");
+  return result;
+}
+
+async function storeAndPublish(deps: LocationDeps, input: LocationInput): Promise<LocationResult> {
   const cell = geohashEncode(input.lat, input.lon, INDEX_CELL_PRECISION);
   const write = {
     userId: input.userId,
@@ -48,13 +53,13 @@ export async function recordLocation(
     ...(input.ts === undefined ? {} : { clientTs: input.ts }),
     ...(input.connectionId === undefined ? {} : { connectionId: input.connectionId }),
   };
-  const outcome = await deps.store.writeLocation(write, {
+  const outcome = await deps.positions.write(write, {
     ttlS: deps.tunables.locationTtlS,
     minMoveM: deps.tunables.minMoveM,
     heartbeatMs: deps.tunables.heartbeatS * 1000,
   });
   if (outcome.stale) return { at: outcome.at, published: false };
-  await deps.store.indexCell(input.userId, write, outcome.prevCell);
+  await deps.positions.indexCell(input.userId, write, outcome.prevCell);
   if (!outcome.publish) return { at: outcome.at, published: false };
   try {
     await deps.publisher.publish({
@@ -69,8 +74,8 @@ export async function recordLocation(
     });
   } catch (err) {
     // Reset the published marker so that the client's retry is published, not filtered out.
-    await deps.store.rollbackPublish(input.userId, outcome).catch((rollbackErr: unknown) =>
-      log("rollback of published marker failed", {
+    await deps.positions.rollbackPublish(input.userId, outcome).catch((rollbackErr: unknown) =>
+      deps.log.error("rollback of published marker failed", {
         userId: input.userId,
         error: String(rollbackErr),
       }),
@@ -85,12 +90,12 @@ export async function recordLocation(
  * the new settings at once. Nothing to do for a user who is offline.
  */
 export async function republishLocation(
-  deps: LocationDeps & { store: Pick<RedisStore, "positions"> },
+  deps: LocationDeps & { positions: Pick<PositionStore, "positions"> },
   userId: string,
 ): Promise<boolean> {
-  const p = (await deps.store.positions([userId])).get(userId);
+  const p = (await deps.positions.positions([userId])).get(userId);
   if (!p) return false;
-  await recordLocation(
+  await storeAndPublish(
     { ...deps, tunables: { ...deps.tunables, heartbeatS: 0 } },
     { userId, lat: p.lat, lon: p.lon, accuracyM: p.accuracyM },
   );

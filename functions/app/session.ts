@@ -1,10 +1,9 @@
 // Use cases of a WebSocket session: connect, disconnect, init (announce + snapshot + subscribe),
 // paging the snapshot, and following or unfollowing one friend.
-import type { EventPublisher } from "../adapters/kinesis-publisher.ts";
-import type { RedisStore } from "../adapters/redis-store.ts";
 import type { Tunables } from "../config.ts";
 import { NotFriendsError } from "../domain/errors.ts";
 import { type LocationDeps, recordLocation } from "./location.ts";
+import type { Audience, ConnectionRegistry, FriendshipRepository, PositionStore } from "./ports.ts";
 import type { SettingsDeps } from "./settings.ts";
 import {
   decodeCursor,
@@ -15,33 +14,19 @@ import {
   type SnapshotDeps,
 } from "./snapshot.ts";
 
-export interface FriendsSource {
-  friendIds(userId: string): Promise<string[]>;
-  get(userId: string, friendId: string): Promise<{ status: string } | null>;
-}
-
 export interface SessionDeps extends LocationDeps {
-  store: LocationDeps["store"] &
-    Pick<
-      RedisStore,
-      | "positions"
-      | "addConnection"
-      | "removeConnection"
-      | "subscribe"
-      | "unsubscribe"
-      | "setNearbyFlags"
-      | "cachedSettings"
-    >;
-  publisher: EventPublisher;
-  friends: FriendsSource;
+  positions: LocationDeps["positions"] & Pick<PositionStore, "positions">;
+  connections: Pick<ConnectionRegistry, "add" | "remove">;
+  audience: Pick<Audience, "subscribe" | "unsubscribe" | "setNearbyFlags">;
+  friends: Pick<FriendshipRepository, "friendIds" | "get">;
   settings: SettingsDeps;
   tunables: Tunables;
 }
 
 const snapshotDeps = (deps: SessionDeps): SnapshotDeps => ({
-  store: deps.store,
+  positions: deps.positions,
   settings: deps.settings,
-  radiusM: deps.tunables.radiusM,
+  rule: deps.tunables,
   now: deps.now,
 });
 
@@ -52,7 +37,7 @@ export async function connect(
   userId: string,
   connectionId: string,
 ): Promise<void> {
-  await deps.store.addConnection(userId, connectionId, deps.now());
+  await deps.connections.add(userId, connectionId, deps.now());
 }
 
 /** Forget the connection; when it was the user's last, tell friends the user went offline. */
@@ -61,7 +46,7 @@ export async function disconnect(
   userId: string,
   connectionId: string,
 ): Promise<void> {
-  const { offline } = await deps.store.removeConnection(userId, connectionId);
+  const { offline } = await deps.connections.remove(userId, connectionId);
   if (offline) await deps.publisher.publish({ v: 1, kind: "offline", userId, at: deps.now() });
 }
 
@@ -85,11 +70,11 @@ export async function init(deps: SessionDeps, input: InitInput): Promise<InitRes
   // Read before any write, so that a failing friendships table leaves nothing half done.
   const friendIds = await deps.friends.friendIds(input.userId);
   const written = await recordLocation(deps, input);
-  await deps.store.subscribe(input.userId, input.connectionId, friendIds);
+  await deps.audience.subscribe(input.userId, input.connectionId, friendIds);
   const all = await nearbyFriends(snapshotDeps(deps), input.userId, input, friendIds);
   // The snapshot replaces what the client held: exactly these friends are now nearby to it.
   const sub = { connectionId: input.connectionId, userId: input.userId };
-  await deps.store.setNearbyFlags(all.map((f) => [f.userId, sub, true] as const));
+  await deps.audience.setNearbyFlags(all.map((f) => [f.userId, sub, true] as const));
   return {
     serverTime: deps.now(),
     radiusM: deps.tunables.radiusM,
@@ -106,7 +91,7 @@ export async function nextPage(
   limit: number | undefined,
 ): Promise<Page> {
   const offset = decodeCursor(cursor);
-  const self = (await deps.store.positions([userId])).get(userId);
+  const self = (await deps.positions.positions([userId])).get(userId);
   if (!self) return { friends: [], cursor: null };
   const friendIds = await deps.friends.friendIds(userId);
   const all = await nearbyFriends(snapshotDeps(deps), userId, self, friendIds);
@@ -122,12 +107,12 @@ export async function subscribe(
 ): Promise<FriendPosition | null> {
   const relation = await deps.friends.get(userId, friendId);
   if (relation?.status !== "friends") throw new NotFriendsError(friendId);
-  await deps.store.subscribe(userId, connectionId, [friendId]);
-  const self = (await deps.store.positions([userId])).get(userId);
+  await deps.audience.subscribe(userId, connectionId, [friendId]);
+  const self = (await deps.positions.positions([userId])).get(userId);
   if (!self) return null;
   const [nearby] = await nearbyFriends(snapshotDeps(deps), userId, self, [friendId]);
   if (nearby) {
-    await deps.store.setNearbyFlags([[friendId, { connectionId, userId }, true]]);
+    await deps.audience.setNearbyFlags([[friendId, { connectionId, userId }, true]]);
   }
   return nearby ?? null;
 }
@@ -138,5 +123,5 @@ export async function unsubscribe(
   connectionId: string,
   friendId: string,
 ): Promise<void> {
-  await deps.store.unsubscribe(userId, connectionId, friendId);
+  await deps.audience.unsubscribe(userId, connectionId, friendId);
 }

@@ -1,12 +1,11 @@
 // Use cases of sharing settings: read-through resolution for the hot paths (Redis cache, then
 // DynamoDB), and changes that take effect for connected friends at once.
-import type { UsersRepo } from "../adapters/dynamo-repos.ts";
-import type { RedisStore } from "../adapters/redis-store.ts";
 import { applySettingsUpdate, type Settings, type SettingsUpdate } from "../domain/settings.ts";
+import type { SettingsCache, UserRepository } from "./ports.ts";
 
 export interface SettingsDeps {
-  users: Pick<UsersRepo, "getSettings" | "putSettings" | "settingsOf">;
-  cache: Pick<RedisStore, "cachedSettings" | "cacheSettings">;
+  users: Pick<UserRepository, "getSettings" | "putSettings" | "settingsOf">;
+  cache: SettingsCache;
 }
 
 /**
@@ -18,12 +17,12 @@ export async function resolveSettings(
   userIds: readonly string[],
   cached?: ReadonlyMap<string, Settings>,
 ): Promise<Map<string, Settings>> {
-  const have = cached ?? (await deps.cache.cachedSettings(userIds));
+  const have = cached ?? (await deps.cache.cached(userIds));
   const out = new Map(have);
   const missing = [...new Set(userIds)].filter((u) => !out.has(u));
   if (missing.length > 0) {
     const loaded = await deps.users.settingsOf(missing);
-    await deps.cache.cacheSettings(loaded);
+    await deps.cache.put(loaded);
     for (const [u, s] of loaded) out.set(u, s);
   }
   return out;
@@ -46,7 +45,7 @@ export async function updateSettings(
   const current = await deps.users.getSettings(userId);
   const next = applySettingsUpdate(current, update);
   await deps.users.putSettings(userId, next);
-  await deps.cache.cacheSettings(new Map([[userId, next]]));
+  await deps.cache.put(new Map([[userId, next]]));
   await deps.republish(userId);
   return next;
 }

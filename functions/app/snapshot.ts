@@ -1,9 +1,10 @@
 // Use case: the nearby-friends snapshot (init / nearbyFriends / subscribe): friends online, sharing
 // with the viewer and within the radius, nearest first, paged with an opaque cursor.
-import type { RedisStore } from "../adapters/redis-store.ts";
 import { InvalidRequestError } from "../domain/errors.ts";
-import { haversineM, type LatLon } from "../domain/geo.ts";
-import { shownPosition, visibilityFor } from "../domain/settings.ts";
+import type { LatLon } from "../domain/geo.ts";
+import { distanceM, isNearby, type ProximityRule, shownDistanceM } from "../domain/proximity.ts";
+import { shownPosition, visibilityUnder } from "../domain/visibility.ts";
+import type { Clock, PositionStore } from "./ports.ts";
 import { resolveSettings, type SettingsDeps } from "./settings.ts";
 
 export interface FriendPosition {
@@ -16,10 +17,10 @@ export interface FriendPosition {
 }
 
 export interface SnapshotDeps {
-  store: Pick<RedisStore, "positions" | "cachedSettings">;
+  positions: Pick<PositionStore, "positions">;
   settings: SettingsDeps;
-  radiusM: number;
-  now: () => number;
+  rule: ProximityRule;
+  now: Clock;
 }
 
 /** Every friend the viewer may see within the radius of `self`, nearest first (ties by userId). */
@@ -31,25 +32,25 @@ export async function nearbyFriends(
 ): Promise<FriendPosition[]> {
   // Positions and cached settings share a round trip (auto-pipelining); misses go to the table.
   const [positions, cached] = await Promise.all([
-    deps.store.positions(friendIds),
-    deps.store.cachedSettings(friendIds),
+    deps.positions.positions(friendIds),
+    deps.settings.cache.cached(friendIds),
   ]);
   const online = [...positions.keys()];
   const settings = await resolveSettings(deps.settings, online, cached);
   const now = deps.now();
   const out: FriendPosition[] = [];
   for (const [userId, p] of positions) {
-    const s = settings.get(userId);
-    const visibility = s ? visibilityFor(s, viewerId, now) : "precise";
+    const visibility = visibilityUnder(settings.get(userId), viewerId, now);
     if (visibility === "hidden") continue;
     const shown = shownPosition(p, visibility);
-    const distanceM = Math.round(haversineM(self, shown));
-    if (distanceM <= deps.radiusM) {
+    const d = distanceM(self, shown);
+    // A snapshot starts afresh: the entry rule (nothing is shown nearby to this connection yet).
+    if (isNearby(deps.rule, d, false)) {
       out.push({
         userId,
         lat: shown.lat,
         lon: shown.lon,
-        distanceM,
+        distanceM: shownDistanceM(d),
         at: p.at,
         precision: visibility,
       });

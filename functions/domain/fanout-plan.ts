@@ -1,18 +1,17 @@
-// Fan-out planning (DESIGN.md §3), pure: stream records plus what Redis holds in, pushes and state
+// Fan-out planning (docs/ARCHITECTURE.md, "Fan-out"), pure: stream records plus what Redis holds in, pushes and state
 // changes out. No I/O here, so every rule (latest wins, staleness, hysteresis, coalescing, privacy)
 // is unit-tested directly.
 import type { LocationEvent } from "./events.ts";
-import { haversineM, type LatLon } from "./geo.ts";
-import { type FriendVisibility, shownPosition } from "./settings.ts";
+import type { LatLon } from "./geo.ts";
+import { distanceM, isNearby, type ProximityRule, shownDistanceM } from "./proximity.ts";
+import { type FriendVisibility, shownPosition } from "./visibility.ts";
 
 export interface StreamRecord {
   sequenceNumber: string;
   event: LocationEvent;
 }
 
-export interface FanoutConfig {
-  radiusM: number;
-  leaveMarginM: number;
+export interface FanoutConfig extends ProximityRule {
   /** Records older than this (server time) are dropped: a late position is worse than none. */
   maxAgeMs: number;
 }
@@ -57,7 +56,13 @@ export interface Push {
 
 export interface Plan {
   pushes: Push[];
+  /** Records skipped because a newer position of the same user was published already. */
+  superseded: number;
 }
+
+/** A record older than `maxAgeMs` (server time) is dropped: a late position is worse than none. */
+export const isTooOld = (r: StreamRecord, now: number, maxAgeMs: number): boolean =>
+  now - r.event.at > maxAgeMs;
 
 /**
  * Latest record per user, in stream order of their last appearance. A record older than
@@ -70,7 +75,7 @@ export function latestPerUser(
 ): StreamRecord[] {
   const latest = new Map<string, StreamRecord>();
   for (const r of records) {
-    if (now - r.event.at > maxAgeMs) continue;
+    if (isTooOld(r, now, maxAgeMs)) continue;
     const prev = latest.get(r.event.userId);
     if (prev && prev.event.at > r.event.at) continue;
     latest.delete(r.event.userId);
@@ -110,6 +115,7 @@ export function planFanout(input: PlanInput): Plan {
     return p;
   };
 
+  let superseded = 0;
   for (const { sequenceNumber, event } of input.records) {
     const mover = input.movers.get(event.userId);
     if (!mover) continue;
@@ -117,8 +123,10 @@ export function planFanout(input: PlanInput): Plan {
       event.kind === "position" &&
       mover.publishedAt !== undefined &&
       event.at < mover.publishedAt
-    )
+    ) {
+      superseded++;
       continue;
+    }
 
     const away = (sub: Subscriber) => {
       const p = pushFor(sub);
@@ -148,18 +156,15 @@ export function planFanout(input: PlanInput): Plan {
         approximate ??= shownPosition(event, "approximate");
         shown = approximate;
       }
-      const distanceM = haversineM(viewerAt, shown);
-      const limit = wasNearby
-        ? input.config.radiusM + input.config.leaveMarginM
-        : input.config.radiusM;
-      if (distanceM <= limit) {
+      const d = distanceM(viewerAt, shown);
+      if (isNearby(input.config, d, wasNearby)) {
         const p = pushFor(sub);
         p.updates.push({
           userId: event.userId,
           state: "nearby",
           lat: shown.lat,
           lon: shown.lon,
-          distanceM: Math.round(distanceM),
+          distanceM: shownDistanceM(d),
           at: event.at,
           precision: seen,
         });
@@ -170,5 +175,5 @@ export function planFanout(input: PlanInput): Plan {
       }
     }
   }
-  return { pushes: [...pushes.values()] };
+  return { pushes: [...pushes.values()], superseded };
 }

@@ -1,9 +1,9 @@
-// Validation of client WebSocket frames (PROTOCOL.md §2): schemas, and parsing of raw frame text
+// Validation of client WebSocket frames (docs/PROTOCOL.md §2): schemas, and parsing of raw frame text
 // into typed frames or the protocol's errors.
 import { z } from "zod";
 import { AppError, InvalidRequestError } from "./errors.ts";
+import { MAX_FRAME_BYTES } from "./limits.ts";
 
-export const MAX_FRAME_BYTES = 32 * 1024;
 export const USER_ID_PATTERN = /^[A-Za-z0-9\-_.@]{1,128}$/;
 
 const required = (field: string, rule: string) => (iss: { input: unknown }) =>

@@ -1,9 +1,8 @@
-// Sharing settings (PROTOCOL.md §3): who may see a user, and how precisely. Pure.
+// Sharing settings (docs/PROTOCOL.md §3): their shape, validation of a change, and how a change
+// applies. Who sees what under them is domain/visibility.ts. Pure.
 import { z } from "zod";
 import { USER_ID_PATTERN } from "./frames.ts";
-import { APPROXIMATE_PRECISION, type LatLon, snapToCellCentre } from "./geo.ts";
-
-export type FriendVisibility = "precise" | "approximate" | "hidden";
+import type { FriendVisibility } from "./visibility.ts";
 
 export interface Settings {
   sharing: "on" | "off";
@@ -12,27 +11,6 @@ export interface Settings {
 }
 
 export const DEFAULT_SETTINGS: Settings = { sharing: "on", ghostUntil: null, friends: {} };
-
-/** How `viewerId` may see the owner of `settings` at time `now`. */
-export function visibilityFor(settings: Settings, viewerId: string, now: number): FriendVisibility {
-  if (settings.sharing === "off" && (settings.ghostUntil === null || now < settings.ghostUntil))
-    return "hidden";
-  return settings.friends[viewerId] ?? "precise";
-}
-
-/** Whether these settings show every friend the precise position (the default, and the common case). */
-export function isShareAll(settings: Settings): boolean {
-  if (settings.sharing !== "on") return false;
-  for (const _ in settings.friends) return false;
-  return true;
-}
-
-/** The position a viewer is shown: the real one, or the centre of its ~1.2 km cell. */
-export function shownPosition(p: LatLon, visibility: "precise" | "approximate"): LatLon {
-  return visibility === "approximate"
-    ? snapToCellCentre(p, APPROXIMATE_PRECISION)
-    : { lat: p.lat, lon: p.lon };
-}
 
 const MAX_FRIEND_ENTRIES = 1000;
 

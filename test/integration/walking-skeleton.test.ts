@@ -71,6 +71,18 @@ describe("profile and friends API", () => {
     });
   });
 
+  it("keeps the sharing settings when the profile changes", async () => {
+    const alice = await newUser("alice");
+    const ghost = { sharing: "off", ghostUntil: null, friends: { bob: "hidden" } };
+    expect((await http("PUT", "/me/settings", alice.token, ghost)).status).toBe(200);
+    expect((await http("PUT", "/me", alice.token, { displayName: "Al" })).status).toBe(200);
+    expect((await http("GET", "/me/settings", alice.token)).body).toEqual(ghost);
+    expect((await http("GET", "/me", alice.token)).body).toEqual({
+      userId: alice.userId,
+      displayName: "Al",
+    });
+  });
+
   it("runs the friend request life cycle", async () => {
     const alice = await newUser("alice");
     const bob = await newUser("bob");
@@ -181,6 +193,8 @@ describe("bad frames", () => {
       code: "invalid_request",
       message: expect.stringContaining("friendId"),
     });
+    // Ten frames so far: the rate limit counts every frame, so the next ones wait for a new second.
+    await sleep(1100);
     expect(await s.request({ action: "ping", pad: "x".repeat(33 * 1024) })).toMatchObject({
       code: "payload_too_large",
     });
@@ -225,6 +239,31 @@ describe("rate limit", () => {
     await sleep(500);
     const init = await s.request({ action: "init", ...SEOUL });
     expect(init.type).toBe("init");
+  });
+
+  it("counts every frame: a flood of pings and garbage gets rate_limited too", async () => {
+    const alice = await newUser("alice");
+    const s = await session(alice.token);
+    for (let i = 0; i < 15; i++) s.send({ action: "ping", requestId: `p${i}` });
+    for (let i = 0; i < 5; i++) s.send("not json at all");
+    await sleep(500);
+    const pongs = s.frames.filter((f) => f.type === "pong");
+    const limited = s.frames.filter((f) => f.type === "error" && f.code === "rate_limited");
+    expect(pongs.length).toBeLessThanOrEqual(10);
+    expect(pongs.length + limited.length).toBe(
+      s.frames.filter((f) => f.type === "pong" || f.type === "error").length,
+    );
+    // 20 frames in well under a second: at least 10 are refused, garbage included, and the refused
+    // pings still echo their requestId.
+    expect(limited.length).toBeGreaterThanOrEqual(10);
+    expect(limited.filter((f) => f.requestId === undefined).length).toBeGreaterThanOrEqual(1);
+    expect(
+      limited
+        .filter((f) => f.requestId !== undefined)
+        .every((f) => /^p\d+$/.test(String(f.requestId))),
+    ).toBe(true);
+    await sleep(1000);
+    expect((await s.request({ action: "ping" })).type).toBe("pong");
   });
 });
 

@@ -3,27 +3,37 @@
 import { randomUUID } from "node:crypto";
 import type { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Notifier, PostResult } from "../../functions/adapters/connection-notifier.ts";
-import { connectRedis, type RedisClient } from "../../functions/adapters/redis-client.ts";
-import { RedisStore } from "../../functions/adapters/redis-store.ts";
+import { type RedisAdapters, redisAdapters } from "../../functions/adapters/redis/adapters.ts";
+import { connectRedis, type RedisClient } from "../../functions/adapters/redis/client.ts";
 import { fanOut } from "../../functions/app/fanout.ts";
 import { recordLocation } from "../../functions/app/location.ts";
+import type { Notifier, PostResult } from "../../functions/app/ports.ts";
+import { DEFAULT_TUNABLES } from "../../functions/config.ts";
 import type { LocationEvent } from "../../functions/domain/events.ts";
+import { MAX_RECORD_AGE_MS } from "../../functions/domain/limits.ts";
 import { DEFAULT_SETTINGS, type Settings } from "../../functions/domain/settings.ts";
 import { type RedisClusterProcess, startRedisCluster } from "../../local/redis-server.ts";
+import { RecordingLog, RecordingTelemetry } from "../support/observability.ts";
 
 let cluster: RedisClusterProcess;
 let redis: RedisClient;
-let store: RedisStore;
+let store: RedisAdapters;
 const HOME = { lat: 37.5665, lon: 126.978 };
 const north = (m: number) => ({ lat: HOME.lat + m / 111_195, lon: HOME.lon });
 const uid = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
-const tunables = { locationTtlS: 600, minMoveM: 30, heartbeatS: 60 };
+const tunables = DEFAULT_TUNABLES;
+const locationDeps = () => ({
+  positions: store.positions,
+  tunables,
+  now: () => Date.now(),
+  telemetry: new RecordingTelemetry(),
+  log: new RecordingLog(),
+});
 
 beforeAll(async () => {
   cluster = await startRedisCluster(3);
   redis = connectRedis({ url: cluster.url, cluster: true });
-  store = new RedisStore(redis);
+  store = redisAdapters(redis);
 }, 60_000);
 afterAll(async () => {
   await redis?.quit();
@@ -36,17 +46,12 @@ describe("Redis Cluster", () => {
     const published: LocationEvent[] = [];
     for (const [i, u] of users.entries()) {
       await recordLocation(
-        {
-          store,
-          publisher: { publish: async (e) => void published.push(e) },
-          tunables,
-          now: () => Date.now(),
-        },
+        { ...locationDeps(), publisher: { publish: async (e) => void published.push(e) } },
         { userId: u, ...north(i * 50) },
       );
     }
     expect(published).toHaveLength(30);
-    const positions = await store.positions(users);
+    const positions = await store.positions.positions(users);
     expect(positions.size).toBe(30);
     const nodes = (redis as Cluster).nodes("master");
     expect(nodes).toHaveLength(3);
@@ -59,30 +64,30 @@ describe("Redis Cluster", () => {
     const bob = uid("bob");
     const c1 = uid("c");
     const c2 = uid("c");
-    await store.addConnection(bob, c1, 1);
-    await store.addConnection(bob, c2, 2);
-    await store.subscribe(bob, c1, [alice, uid("x"), uid("y")]);
-    await store.setNearbyFlags([[alice, { connectionId: c1, userId: bob }, true]]);
+    await store.connections.add(bob, c1, 1);
+    await store.connections.add(bob, c2, 2);
+    await store.audience.subscribe(bob, c1, [alice, uid("x"), uid("y")]);
+    await store.audience.setNearbyFlags([[alice, { connectionId: c1, userId: bob }, true]]);
     const settings: Settings = { ...DEFAULT_SETTINGS, sharing: "off" };
-    await store.cacheSettings(new Map([[alice, settings]]));
-    expect((await store.cachedSettings([alice, bob])).get(alice)).toEqual(settings);
-    expect((await store.moverStates([alice])).get(alice)?.subscribers).toEqual([
+    await store.settingsCache.put(new Map([[alice, settings]]));
+    expect((await store.settingsCache.cached([alice, bob])).get(alice)).toEqual(settings);
+    expect((await store.audience.moverStates([alice])).get(alice)?.subscribers).toEqual([
       { connectionId: c1, userId: bob, nearby: true },
     ]);
-    expect(await store.unlink(bob, alice)).toEqual([c1]);
+    expect(await store.audience.unlink(bob, alice)).toEqual([c1]);
     await recordLocation(
-      { store, publisher: { publish: async () => undefined }, tunables, now: () => Date.now() },
+      { ...locationDeps(), publisher: { publish: async () => undefined } },
       { userId: bob, ...HOME },
     );
-    expect(await store.removeConnection(bob, c1)).toEqual({ offline: false });
-    expect(await store.forgetDeadConnection(c2)).toEqual({ userId: bob, offline: true });
-    expect((await store.positions([bob])).size).toBe(0);
+    expect(await store.connections.remove(bob, c1)).toEqual({ offline: false });
+    expect(await store.connections.forgetDead(c2)).toEqual({ userId: bob, offline: true });
+    expect((await store.positions.positions([bob])).size).toBe(0);
     await recordLocation(
-      { store, publisher: { publish: async () => undefined }, tunables, now: () => Date.now() },
+      { ...locationDeps(), publisher: { publish: async () => undefined } },
       { userId: alice, ...HOME },
     );
-    await store.erasePosition(alice);
-    expect((await store.positions([alice])).size).toBe(0);
+    await store.positions.erase(alice);
+    expect((await store.positions.positions([alice])).size).toBe(0);
   });
 
   it("fans a batch out with one push per recipient connection", async () => {
@@ -91,12 +96,9 @@ describe("Redis Cluster", () => {
     const noPublish = { publish: async () => undefined };
     for (const v of viewers) {
       const conn = `conn-${v}`;
-      await store.addConnection(v, conn, 1);
-      await store.subscribe(v, conn, movers);
-      await recordLocation(
-        { store, publisher: noPublish, tunables, now: () => Date.now() },
-        { userId: v, ...HOME },
-      );
+      await store.connections.add(v, conn, 1);
+      await store.audience.subscribe(v, conn, movers);
+      await recordLocation({ ...locationDeps(), publisher: noPublish }, { userId: v, ...HOME });
     }
     const posts: [string, { updates: unknown[] }][] = [];
     const notifier: Notifier = {
@@ -112,18 +114,21 @@ describe("Redis Cluster", () => {
     }));
     const result = await fanOut(
       {
-        store,
+        audience: store.audience,
+        positions: store.positions,
+        connections: store.connections,
+        telemetry: new RecordingTelemetry(),
         settings: {
           users: {
             getSettings: async () => DEFAULT_SETTINGS,
             putSettings: async () => undefined,
             settingsOf: async (ids) => new Map(ids.map((u) => [u, DEFAULT_SETTINGS])),
           },
-          cache: store,
+          cache: store.settingsCache,
         },
         notifier,
         publisher: noPublish,
-        config: { radiusM: 8047, leaveMarginM: 500, maxAgeMs: 30_000 },
+        config: { ...DEFAULT_TUNABLES, maxAgeMs: MAX_RECORD_AGE_MS },
         now: () => now,
         concurrency: 8,
       },
@@ -132,7 +137,7 @@ describe("Redis Cluster", () => {
     expect(result).toEqual({ failedSequenceNumbers: [], posts: 10, gone: 0 });
     expect(new Set(posts.map(([c]) => c))).toEqual(new Set(viewers.map((v) => `conn-${v}`)));
     expect(posts.every(([, f]) => f.updates.length === 20)).toBe(true);
-    const audiences = await store.moverStates(movers);
+    const audiences = await store.audience.moverStates(movers);
     const flags = [...audiences.values()].flatMap((m) => m.subscribers.map((s) => s.nearby));
     expect(flags).toHaveLength(200);
     expect(flags.every((f) => f)).toBe(true);

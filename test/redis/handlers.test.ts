@@ -18,7 +18,7 @@ import type { KinesisStreamEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import type { WsEvent, WsResult } from "../../functions/edge/ws.ts";
+import type { WsEvent, WsResult } from "../../functions/middleware/ws.ts";
 
 type WsHandler = (e: WsEvent) => Promise<WsResult>;
 type StreamHandler = (
@@ -93,7 +93,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await redis.quit();
-  const { closeSharedRedis } = await import("../../functions/adapters/redis-client.ts");
+  const { closeSharedRedis } = await import("../../functions/adapters/redis/client.ts");
   await closeSharedRedis();
 });
 beforeEach(() => {

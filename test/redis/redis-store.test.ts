@@ -2,11 +2,11 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { RedisStore } from "../../functions/adapters/redis-store.ts";
+import { type RedisAdapters, redisAdapters } from "../../functions/adapters/redis/adapters.ts";
 import { geohashEncode } from "../../functions/domain/geo.ts";
 
 let redis: Redis;
-let store: RedisStore;
+let store: RedisAdapters;
 const policy = { ttlS: 600, minMoveM: 30, heartbeatMs: 60_000 };
 const T0 = 1_763_770_000_000;
 const HOME = { lat: 37.5665, lon: 126.978 };
@@ -19,7 +19,7 @@ const write = (
   accuracyM?: number,
   device?: { clientTs: number; connectionId: string },
 ) =>
-  store.writeLocation(
+  store.positions.write(
     {
       userId,
       ...p,
@@ -33,7 +33,7 @@ const write = (
 
 beforeAll(() => {
   redis = new Redis(inject("redisUrl"), { enableAutoPipelining: true });
-  store = new RedisStore(redis);
+  store = redisAdapters(redis);
 });
 afterAll(async () => {
   await redis.quit();
@@ -93,17 +93,17 @@ describe("writeLocation", () => {
       lon: String(HOME.lon),
       at: String(T0),
     });
-    expect(await store.rollbackPublish(u, moved)).toBe(true);
+    expect(await store.positions.rollbackPublish(u, moved)).toBe(true);
     expect(await redis.hget(`loc:{${u}}`, "pubAt")).toBe(String(T0));
     expect((await write(u, north(100), T0 + 2000)).publish).toBe(true);
 
     const v = uid("bob");
     const only = await write(v, HOME, T0);
-    expect(await store.rollbackPublish(v, only)).toBe(true);
+    expect(await store.positions.rollbackPublish(v, only)).toBe(true);
     expect(await redis.hget(`loc:{${v}}`, "pubAt")).toBeNull();
     const a = await write(v, HOME, T0 + 10);
     await write(v, north(500), T0 + 20);
-    expect(await store.rollbackPublish(v, a)).toBe(false);
+    expect(await store.positions.rollbackPublish(v, a)).toBe(false);
     expect(await redis.hget(`loc:{${v}}`, "pubAt")).toBe(String(T0 + 20));
   });
 });
@@ -145,11 +145,11 @@ describe("GEO cell index", () => {
     const seoul = { ...HOME, cell: geohashEncode(HOME.lat, HOME.lon, 4) };
     const busan = { lat: 35.1796, lon: 129.0756, cell: geohashEncode(35.1796, 129.0756, 4) };
     const w1 = await write(u, seoul, T0);
-    await store.indexCell(u, seoul, w1.prevCell);
+    await store.positions.indexCell(u, seoul, w1.prevCell);
     expect(await redis.zscore(`geo:{${seoul.cell}}`, u)).not.toBeNull();
     const w2 = await write(u, busan, T0 + 1000);
     expect(w2.prevCell).toBe(seoul.cell);
-    await store.indexCell(u, busan, w2.prevCell);
+    await store.positions.indexCell(u, busan, w2.prevCell);
     expect(await redis.zscore(`geo:{${seoul.cell}}`, u)).toBeNull();
     const [[member, dist] = []] = (await redis.geosearch(
       `geo:{${busan.cell}}`,
@@ -171,13 +171,13 @@ describe("connections and subscriptions", () => {
     const u = uid("alice");
     await write(u, HOME, T0);
     const cell = geohashEncode(HOME.lat, HOME.lon, 4);
-    await store.indexCell(u, { ...HOME, cell }, null);
-    await store.addConnection(u, "c1", T0);
-    await store.addConnection(u, "c2", T0);
-    expect(await store.connectionUser("c1")).toBe(u);
-    expect(await store.removeConnection(u, "c1")).toEqual({ offline: false });
+    await store.positions.indexCell(u, { ...HOME, cell }, null);
+    await store.connections.add(u, "c1", T0);
+    await store.connections.add(u, "c2", T0);
+    expect(await redis.hget("cx:{c1}", "userId")).toBe(u);
+    expect(await store.connections.remove(u, "c1")).toEqual({ offline: false });
     expect(await redis.exists(`loc:{${u}}`)).toBe(1);
-    expect(await store.removeConnection(u, "c2")).toEqual({ offline: true });
+    expect(await store.connections.remove(u, "c2")).toEqual({ offline: true });
     expect(await redis.exists(`loc:{${u}}`, `cx:{c2}`, `conn:{${u}}`)).toBe(0);
     expect(await redis.zscore(`geo:{${cell}}`, u)).toBeNull();
   });
@@ -187,11 +187,11 @@ describe("connections and subscriptions", () => {
     const carol = uid("carol");
     const bob = uid("bob");
     const conn = uid("conn");
-    await store.addConnection(bob, conn, T0);
-    await store.subscribe(bob, conn, [alice, carol]);
+    await store.connections.add(bob, conn, T0);
+    await store.audience.subscribe(bob, conn, [alice, carol]);
     await write(bob, HOME, T0);
-    await store.setNearbyFlags([[alice, { connectionId: conn, userId: bob }, true]]);
-    const movers = await store.moverStates([alice, carol]);
+    await store.audience.setNearbyFlags([[alice, { connectionId: conn, userId: bob }, true]]);
+    const movers = await store.audience.moverStates([alice, carol]);
     expect(movers.get(alice)).toEqual({
       subscribers: [{ connectionId: conn, userId: bob, nearby: true }],
       publishedAt: undefined,
@@ -203,21 +203,21 @@ describe("connections and subscriptions", () => {
     for (const key of [`subs:{${alice}}`, `conn:{${bob}}`, `follows:{${conn}}`, `cx:{${conn}}`]) {
       expect(await redis.ttl(key)).toBeGreaterThan(7000);
     }
-    const positions = await store.positions([bob, alice]);
+    const positions = await store.positions.positions([bob, alice]);
     expect([...positions.keys()]).toEqual([bob]);
     expect(positions.get(bob)).toEqual({ lat: HOME.lat, lon: HOME.lon, at: T0 });
 
     // A flag is never set on a subscription that is gone (a fan-out racing an unsubscribe).
-    await store.unsubscribe(bob, conn, carol);
-    await store.setNearbyFlags([[carol, { connectionId: conn, userId: bob }, true]]);
-    expect((await store.moverStates([carol])).get(carol)?.subscribers).toEqual([]);
+    await store.audience.unsubscribe(bob, conn, carol);
+    await store.audience.setNearbyFlags([[carol, { connectionId: conn, userId: bob }, true]]);
+    expect((await store.audience.moverStates([carol])).get(carol)?.subscribers).toEqual([]);
 
-    expect(await store.unlink(bob, alice)).toEqual([conn]);
-    expect((await store.moverStates([alice])).get(alice)?.subscribers).toEqual([]);
+    expect(await store.audience.unlink(bob, alice)).toEqual([conn]);
+    expect((await store.audience.moverStates([alice])).get(alice)?.subscribers).toEqual([]);
 
-    await store.subscribe(bob, conn, [alice, carol]);
-    expect(await store.removeConnection(bob, conn)).toEqual({ offline: true });
-    const after = await store.moverStates([alice, carol]);
+    await store.audience.subscribe(bob, conn, [alice, carol]);
+    expect(await store.connections.remove(bob, conn)).toEqual({ offline: true });
+    const after = await store.audience.moverStates([alice, carol]);
     expect([after.get(alice)?.subscribers, after.get(carol)?.subscribers]).toEqual([[], []]);
     expect(await redis.exists(`follows:{${conn}}`, `cx:{${conn}}`)).toBe(0);
   });

@@ -2,7 +2,8 @@
 // TLS for rediss:// URLs, the auth token fetched from Secrets Manager at cold start when configured.
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Cluster, Redis } from "ioredis";
-import { ConfigError, ENV, optionalEnv, requireEnv } from "../config.ts";
+import { ConfigError, ENV, optionalEnv, requireEnv } from "../../config.ts";
+import { tracer } from "../../observability.ts";
 
 export type RedisClient = Redis | Cluster;
 
@@ -48,7 +49,7 @@ export function connectRedis(settings: RedisSettings): RedisClient {
 }
 
 async function fetchSecret(arn: string): Promise<string> {
-  const client = new SecretsManagerClient({});
+  const client = tracer.captureAWSv3Client(new SecretsManagerClient({}));
   const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
   const secret = out.SecretString ?? "";
   // A generated secret is JSON ({"password": "..."}); a plain secret is the token itself.

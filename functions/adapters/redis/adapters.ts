@@ -1,0 +1,20 @@
+// Every Redis adapter over one client (each defines its own scripts on it).
+
+import { RedisAudience } from "./audience.ts";
+import type { RedisClient } from "./client.ts";
+import { RedisConnectionRegistry } from "./connections.ts";
+import { RedisPositionStore } from "./positions.ts";
+import { RedisRateLimiter } from "./rate-limiter.ts";
+import { RedisSettingsCache } from "./settings-cache.ts";
+
+export function redisAdapters(client: RedisClient) {
+  return {
+    positions: new RedisPositionStore(client),
+    connections: new RedisConnectionRegistry(client),
+    audience: new RedisAudience(client),
+    settingsCache: new RedisSettingsCache(client),
+    rateLimiter: new RedisRateLimiter(client),
+  };
+}
+
+export type RedisAdapters = ReturnType<typeof redisAdapters>;

@@ -1,0 +1,33 @@
+// Redis key names (docs/ARCHITECTURE.md, "Redis keys"). The braces are Redis Cluster hash tags: every per-user key of one
+// user shares a slot (so one script may touch them together); `geo:` keys spread by cell.
+
+export const keys = {
+  location: (userId: string) => `loc:{${userId}}`,
+  userConnections: (userId: string) => `conn:{${userId}}`,
+  subscribers: (userId: string) => `subs:{${userId}}`,
+  connection: (connectionId: string) => `cx:{${connectionId}}`,
+  follows: (connectionId: string) => `follows:{${connectionId}}`,
+  geoCell: (cell: string) => `geo:{${cell}}`,
+  settings: (userId: string) => `settings:{${userId}}`,
+  rateLimit: (connectionId: string) => `rl:{${connectionId}}`,
+} as const;
+
+/** API Gateway's maximum connection life is 2 h; connection keys outlive it by 10 minutes. */
+export const CONNECTION_TTL_S = 2 * 3600 + 600;
+
+/** Settings are a read-through cache of DynamoDB, replaced on every change. */
+export const SETTINGS_TTL_S = 3600;
+
+/**
+ * A field of `subs:{userId}` names the connection and its user, so that the fan-out learns both,
+ * and whether the user is nearby on it, with one read per mover. Neither part holds a space.
+ */
+export const subscriberField = (s: { connectionId: string; userId: string }): string =>
+  `${s.connectionId} ${s.userId}`;
+
+/** Numbers as Redis returns them ("" or null when absent). */
+export const num = (v: string | null | undefined): number | undefined => {
+  if (v === null || v === undefined || v === "") return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+};

@@ -1,0 +1,209 @@
+// The interfaces the use cases need, owned here and implemented by adapters/ (Redis, Kinesis,
+// DynamoDB, the Management API, Powertools) and by in-memory fakes in the tests. Nothing in app/
+// imports an adapter.
+import type { LocationEvent } from "../domain/events.ts";
+import type { MoverState, Subscriber } from "../domain/fanout-plan.ts";
+import type { MovementPolicy } from "../domain/movement.ts";
+import type { Settings } from "../domain/settings.ts";
+
+// ---- Positions (Redis `loc:{user}`, GEO cell index) ------------------------------------------
+
+export interface StoredPosition {
+  lat: number;
+  lon: number;
+  at: number;
+  accuracyM?: number;
+}
+
+export interface LocationWrite {
+  userId: string;
+  lat: number;
+  lon: number;
+  at: number;
+  accuracyM?: number;
+  cell: string;
+  /** The device's time and the connection that sent it, to detect frames arriving out of order. */
+  clientTs?: number;
+  connectionId?: string;
+}
+
+/** The movement filter's settings (domain/movement.ts) and the position's time to live. */
+export interface WritePolicy extends MovementPolicy {
+  ttlS: number;
+}
+
+export interface PublishedMarker {
+  lat: string;
+  lon: string;
+  at: string;
+}
+
+export interface WriteOutcome {
+  /** The frame arrived after a newer one of the same connection: nothing but presence was stored. */
+  stale: boolean;
+  /** The stored (server) time of the position, strictly increasing per user. */
+  at: number;
+  publish: boolean;
+  prevCell: string | null;
+  /** The published marker before this write (null when there was none), for a rollback. */
+  previousPublished: PublishedMarker | null;
+}
+
+export interface PositionStore {
+  /** Store a position and apply the movement filter, atomically per user. */
+  write(w: LocationWrite, policy: WritePolicy): Promise<WriteOutcome>;
+  /** Keep the coarse cell index in step with a write. */
+  indexCell(
+    userId: string,
+    w: { lat: number; lon: number; cell: string },
+    prevCell: string | null,
+  ): Promise<void>;
+  /** Undo the published marker of a write whose publication failed (unless a newer write won). */
+  rollbackPublish(userId: string, outcome: WriteOutcome): Promise<boolean>;
+  /** Current positions of many users (absent: offline). */
+  positions(userIds: readonly string[]): Promise<Map<string, StoredPosition>>;
+  /** Delete a user's current position (the user erased their data). */
+  erase(userId: string): Promise<void>;
+}
+
+// ---- Connections ------------------------------------------------------------------------------
+
+export interface ConnectionRegistry {
+  add(userId: string, connectionId: string, connectedAt: number): Promise<void>;
+  /** Forget a connection and what it followed; `offline` when it was the user's last one. */
+  remove(userId: string, connectionId: string): Promise<{ offline: boolean }>;
+  /** Forget a connection the Management API reported gone (closed without $disconnect). */
+  forgetDead(connectionId: string): Promise<{ userId: string | null; offline: boolean }>;
+}
+
+// ---- Audience: who follows whom, and what each connection is shown ------------------------------
+
+/** A change of the "nearby" flag of one subscription: [the followed user, the subscriber, nearby]. */
+export type FlagChange = readonly [string, Pick<Subscriber, "connectionId" | "userId">, boolean];
+
+export type MoverAudience = MoverState & { settings?: Settings };
+
+export interface Audience {
+  /** Subscribe a viewer's connection to each of these users (not nearby yet). */
+  subscribe(viewerId: string, connectionId: string, userIds: readonly string[]): Promise<void>;
+  unsubscribe(viewerId: string, connectionId: string, userId: string): Promise<void>;
+  /** Record which followed users are shown nearby to which connections (existing subscriptions only). */
+  setNearbyFlags(changes: readonly FlagChange[]): Promise<void>;
+  /** Stop every connection of `viewer` following `friend`; returns those that showed `friend` nearby. */
+  unlink(viewer: string, friend: string): Promise<string[]>;
+  /** Fan-out: each mover's subscribers, last published time and cached settings. */
+  moverStates(userIds: readonly string[]): Promise<Map<string, MoverAudience>>;
+  /** Remove subscriptions whose connection is gone: [followed user, subscriber]. */
+  removeSubscriptions(
+    pairs: readonly (readonly [string, Pick<Subscriber, "connectionId" | "userId">])[],
+  ): Promise<void>;
+}
+
+export interface SettingsCache {
+  cached(userIds: readonly string[]): Promise<Map<string, Settings>>;
+  put(entries: ReadonlyMap<string, Settings>): Promise<void>;
+}
+
+// ---- Stream and connections out ---------------------------------------------------------------
+
+export interface EventPublisher {
+  publish(event: LocationEvent): Promise<void>;
+}
+
+export type PostResult = "sent" | "gone" | "failed";
+
+export interface Notifier {
+  post(connectionId: string, frame: object): Promise<PostResult>;
+}
+
+// ---- Tables -----------------------------------------------------------------------------------
+
+export interface UserProfile {
+  userId: string;
+  displayName: string | null;
+}
+
+export interface UserRepository {
+  get(userId: string): Promise<UserProfile | null>;
+  put(profile: UserProfile): Promise<void>;
+  /** Create the user unless it exists (sign-up is idempotent). */
+  createIfMissing(profile: UserProfile): Promise<void>;
+  displayNames(userIds: readonly string[]): Promise<Map<string, string | null>>;
+  getSettings(userId: string): Promise<Settings>;
+  putSettings(userId: string, settings: Settings): Promise<void>;
+  /** Settings of many users (defaults for users without any). */
+  settingsOf(userIds: readonly string[]): Promise<Map<string, Settings>>;
+}
+
+export type FriendshipStatus = "friends" | "outgoing" | "incoming";
+
+export interface Friendship {
+  userId: string;
+  friendId: string;
+  status: FriendshipStatus;
+  since: number;
+}
+
+export interface FriendshipRepository {
+  get(userId: string, friendId: string): Promise<Friendship | null>;
+  /** All relations of a user (friends and requests both ways). */
+  list(userId: string): Promise<Friendship[]>;
+  friendIds(userId: string): Promise<string[]>;
+  putPair(mine: Friendship, theirs: Friendship): Promise<void>;
+  deletePair(userId: string, friendId: string): Promise<void>;
+}
+
+export interface HistoryItem {
+  userId: string;
+  sk: string;
+  lat: number;
+  lon: number;
+  at: number;
+  clientTs?: number;
+  accuracyM?: number;
+  expiresAt: number;
+}
+
+export interface HistoryPage {
+  items: HistoryItem[];
+  lastKey: { userId: string; sk: string } | null;
+}
+
+export interface HistoryRepository {
+  /** Write items; returns those that could not be written after retries. */
+  putAll(items: readonly HistoryItem[]): Promise<HistoryItem[]>;
+  query(
+    userId: string,
+    range: { fromSk: string; toSk: string },
+    limit: number,
+    startKey: { userId: string; sk: string } | null,
+  ): Promise<HistoryPage>;
+  deleteAll(userId: string): Promise<void>;
+}
+
+// ---- Observability ----------------------------------------------------------------------------
+
+/** The counters the use cases keep (docs/ARCHITECTURE.md, "Observability", says what each means). */
+export type CountMetric =
+  | "LocationsReceived"
+  | "LocationsPublished"
+  | "LocationsFiltered"
+  | "FanoutRecords"
+  | "FanoutPushes"
+  | "FanoutFriendUpdates"
+  | "FanoutStaleDropped"
+  | "GoneConnections";
+
+export type DurationMetric = "FanoutLagMs";
+
+export interface Telemetry {
+  count(metric: CountMetric, value?: number): void;
+  milliseconds(metric: DurationMetric, value: number): void;
+}
+
+export interface Log {
+  error(message: string, detail: Record<string, unknown>): void;
+  warn(message: string, detail: Record<string, unknown>): void;
+}
+
+export type Clock = () => number;

@@ -1,0 +1,98 @@
+// The WebSocket routes' handler stack. A route is `middy(handler)` with, in order: observability,
+// error replies, the caller, the frame read once, the per-connection rate limit (every route,
+// ping and $default included), then the frame validated for the route's action. The handler body
+// holds only its use case. Our own middlewares, not @middy/ws-*: the protocol's error frames and
+// its rate limit are ours.
+import middy, { type MiddlewareObj } from "@middy/core";
+import type { Context } from "aws-lambda";
+import type { Action } from "../domain/frames.ts";
+import { describeError, logger } from "../observability.ts";
+import { clientErrorOf } from "./errors.ts";
+import { observe } from "./observability.ts";
+import { type RateLimiter, rateLimit } from "./rate-limit.ts";
+import {
+  caller,
+  type FrameEvent,
+  readFrame,
+  validFrame,
+  type WsEvent,
+  type WsRead,
+  type WsResult,
+} from "./ws-frame.ts";
+
+export type { FrameEvent, WsEvent, WsResult } from "./ws-frame.ts";
+
+/**
+ * A WebSocket entry as Lambda (and the local stack) calls it, with the raw route event: the caller
+ * and the frame that route handlers see are added by the middlewares.
+ */
+export type WsHandler = (event: WsEvent, context?: Context) => Promise<WsResult>;
+
+export function reply(type: string, requestId: string | undefined, fields: object = {}): WsResult {
+  return {
+    statusCode: 200,
+    body: JSON.stringify(
+      requestId === undefined ? { type, ...fields } : { type, requestId, ...fields },
+    ),
+  };
+}
+
+/** Any error becomes the protocol's error frame; the connection stays open. */
+export const wsErrorReplies = (): MiddlewareObj<WsEvent & WsRead, WsResult> => ({
+  onError: (request) => {
+    const { code, message } = clientErrorOf(request.error, request.event.requestContext.routeKey);
+    request.response = reply("error", request.event.requestId, { code, message });
+  },
+});
+
+/** A frame route: `run` gets the caller and the valid frame and returns the reply (or nothing). */
+export function wsRoute<A extends Action>(
+  action: A,
+  limiter: () => Promise<RateLimiter>,
+  run: (event: FrameEvent<A>) => Promise<WsResult>,
+): WsHandler {
+  return middy<FrameEvent<A>, WsResult>(run)
+    .use(observe())
+    .use(wsErrorReplies())
+    .use(caller())
+    .use(readFrame())
+    .use(rateLimit(limiter))
+    .use(validFrame(action)) as unknown as WsHandler;
+}
+
+/** `$default`: frames that are not JSON, too large, or name no known action (after the rate limit). */
+export function wsDefaultRoute(limiter: () => Promise<RateLimiter>): WsHandler {
+  return middy<WsEvent & WsRead, WsResult>(async () => {
+    throw new Error("validFrame lets no frame through to $default");
+  })
+    .use(observe())
+    .use(wsErrorReplies())
+    .use(caller())
+    .use(readFrame())
+    .use(rateLimit(limiter))
+    .use(validFrame(null)) as unknown as WsHandler;
+}
+
+/**
+ * `$connect` and `$disconnect`: the caller and observability; a failure is logged with the caller's
+ * keys. `$connect` answers 500 (API Gateway refuses the handshake); `$disconnect` rethrows.
+ */
+export function wsLifecycle(
+  route: "$connect" | "$disconnect",
+  run: (event: WsEvent & { caller: { userId: string; connectionId: string } }) => Promise<void>,
+): WsHandler {
+  const failures: MiddlewareObj<WsEvent, WsResult> = {
+    onError: (request) => {
+      logger.error(`${route} failed`, describeError(request.error));
+      if (route === "$connect") request.response = { statusCode: 500 };
+    },
+  };
+  type LifecycleEvent = WsEvent & WsRead & { caller: { userId: string; connectionId: string } };
+  return middy<LifecycleEvent, WsResult>(async (event: LifecycleEvent) => {
+    await run(event);
+    return { statusCode: 200 };
+  })
+    .use(observe())
+    .use(failures)
+    .use(caller()) as unknown as WsHandler;
+}

@@ -1,0 +1,18 @@
+// A Lambda invocation context for handlers run in-process, so that middy and Powertools see what
+// Lambda gives them (request id, function name; the logger's cold-start flag works the same).
+// No getRemainingTimeInMillis: the local stack sets no function timeout.
+import { randomUUID } from "node:crypto";
+import type { Context } from "aws-lambda";
+
+export function lambdaContext(functionName: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: "1024",
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+  } as Context;
+}
