@@ -3,9 +3,9 @@ import { republishLocation } from "./app/location.ts";
 import { getSettings, updateSettings } from "./app/settings.ts";
 import { settingsUpdateSchema } from "./domain/settings.ts";
 import { httpApi, json, parseBody } from "./middleware/http.ts";
-import { sessionWiring } from "./wiring.ts";
+import { positionWiring } from "./wiring.ts";
 
-const deps = sessionWiring();
+const deps = positionWiring();
 
 export const handler = httpApi({
   "GET /me/settings": async ({ userId }) =>

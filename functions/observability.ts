@@ -5,9 +5,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { optionalEnv } from "./config.ts";
-
-export const SERVICE_NAME = "nearby-friends";
-export const METRICS_NAMESPACE = "NearbyFriends";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "./metric-names.ts";
 
 /** The stage (cell) a function serves: the `stage` dimension of every metric. */
 export const stage = optionalEnv("STAGE") ?? "local";

@@ -58,13 +58,13 @@ export const historyRepo = once(
 export const notifier = once(() => new ManagementApiNotifier(sharedManagementClient(), logger));
 
 /**
- * The dependencies of the WebSocket session use cases (and of republishing a position). Called at
- * module scope: the table, stream and tunables are checked at cold start; Redis connects on first use.
+ * The dependencies of storing and republishing positions, and of settings: the stream, the users
+ * table and the tunables are checked at cold start (called at module scope); Redis connects on
+ * first use.
  */
-export function sessionWiring(): () => Promise<SessionDeps> {
+export function positionWiring() {
   const users = usersRepo();
   const base = {
-    friends: friendshipsRepo(),
     publisher: publisher(),
     tunables: tunables(),
     now,
@@ -73,13 +73,17 @@ export function sessionWiring(): () => Promise<SessionDeps> {
   };
   return async () => {
     const r = await redis();
-    return {
-      ...base,
-      positions: r.positions,
-      connections: r.connections,
-      audience: r.audience,
-      settings: { users, cache: r.settingsCache },
-    };
+    return { ...base, positions: r.positions, settings: { users, cache: r.settingsCache } };
+  };
+}
+
+/** The dependencies of the WebSocket session use cases: positions, plus friendships and Redis state. */
+export function sessionWiring(): () => Promise<SessionDeps> {
+  const positions = positionWiring();
+  const friends = friendshipsRepo();
+  return async () => {
+    const r = await redis();
+    return { ...(await positions()), friends, connections: r.connections, audience: r.audience };
   };
 }
 

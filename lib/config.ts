@@ -1,17 +1,18 @@
-// The deployment settings of one stage (cell): read once from CDK context, validated, with the
-// defaults of PROTOCOL.md §4. Every physical name is derived from the stage through `namePrefix`.
+// The deployment settings of one stage (cell): read once from CDK context and validated. The
+// tunables come from the one table of functions/config.ts (context key, default, bounds), so no
+// name or default is spelled twice. Every physical name is derived from the stage (`namePrefix`).
 import type { Node } from "constructs";
+import {
+  TUNABLES,
+  type TunableName,
+  type TunableSpec,
+  type Tunables,
+} from "../functions/config.ts";
 
-export interface Tunables {
-  readonly radiusM: number;
-  readonly leaveMarginM: number;
-  readonly locationTtlS: number;
-  readonly minMoveM: number;
-  readonly heartbeatS: number;
-  readonly historyRetentionDays: number;
-  /** Bounded concurrency of the fan-out's PostToConnection calls. */
-  readonly postConcurrency: number;
-}
+export type { Tunables } from "../functions/config.ts";
+
+/** The rows of the tunables table, typed (Object.entries widens the keys to string). */
+export const TUNABLE_SPECS = Object.entries(TUNABLES) as [TunableName, TunableSpec][];
 
 export interface Throttle {
   readonly rateLimit: number;
@@ -48,19 +49,30 @@ const STAGE_MAX_LENGTH = 16;
 
 type Context = Pick<Node, "tryGetContext">;
 
+interface NumberRule {
+  readonly min: number;
+  readonly max?: number;
+  readonly integer: boolean;
+  /** Appended to the error message, so that whoever set the value learns what it means. */
+  readonly meaning?: string;
+}
+
 function contextNumber(
   ctx: Context,
   key: string,
   fallback: number,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
+  { min, max, integer, meaning }: NumberRule,
 ): number {
   const raw: unknown = ctx.tryGetContext(key);
   if (raw === undefined || raw === null || raw === "") return fallback;
   const value = typeof raw === "number" ? raw : Number(String(raw));
-  if (!Number.isFinite(value) || value < min || value > max) {
+  const inRange = Number.isFinite(value) && value >= min && (max === undefined || value <= max);
+  if (!inRange || (integer && !Number.isInteger(value))) {
+    const kind = integer ? "an integer" : "a number";
+    const range = max === undefined ? `>= ${min}` : `in [${min}, ${max}]`;
+    const why = meaning === undefined ? "" : ` (${meaning})`;
     throw new StageConfigError(
-      `context ${key} must be a number in [${min}, ${max}], got "${String(raw)}"`,
+      `context ${key} must be ${kind} ${range}${why}, got "${String(raw)}"`,
     );
   }
   return value;
@@ -73,10 +85,16 @@ function contextInteger(
   min: number,
   max?: number,
 ): number {
-  const value = contextNumber(ctx, key, fallback, min, max);
-  if (!Number.isInteger(value))
-    throw new StageConfigError(`context ${key} must be an integer, got ${value}`);
-  return value;
+  return contextNumber(ctx, key, fallback, { min, max, integer: true });
+}
+
+/** Every tunable of the table, from its context key, bounded as the functions bound it. */
+function contextTunables(ctx: Context): Tunables {
+  const tunables = {} as Tunables;
+  for (const [name, spec] of TUNABLE_SPECS) {
+    tunables[name] = contextNumber(ctx, spec.context, spec.default, spec);
+  }
+  return tunables;
 }
 
 function contextString(ctx: Context, key: string): string | undefined {
@@ -121,14 +139,6 @@ export function stageConfigFromContext(ctx: Context): StageConfig {
       rateLimit: contextInteger(ctx, "httpRateLimit", 200, 1),
       burstLimit: contextInteger(ctx, "httpBurstLimit", 400, 1),
     },
-    tunables: {
-      radiusM: contextNumber(ctx, "radiusM", 8047, 1),
-      leaveMarginM: contextNumber(ctx, "leaveMarginM", 500, 0),
-      locationTtlS: contextInteger(ctx, "locationTtlS", 600, 1),
-      minMoveM: contextNumber(ctx, "minMoveM", 30, 0),
-      heartbeatS: contextInteger(ctx, "heartbeatS", 60, 0),
-      historyRetentionDays: contextInteger(ctx, "historyRetentionDays", 30, 1),
-      postConcurrency: contextInteger(ctx, "postConcurrency", 32, 1),
-    },
+    tunables: contextTunables(ctx),
   };
 }

@@ -1,6 +1,6 @@
-// What each Lambda entry needs: network placement, resources (with the access level) and sizing.
-// Keyed by every entry of functions/routes.ts, so a new entry does not compile until its needs are
-// declared here; the stack turns each need into a grant plus its environment variable.
+// What each Lambda entry needs: network placement, resources (with the access level), sizing and
+// tracing. Keyed by every entry of functions/routes.ts, so a new entry does not compile until its
+// needs are declared here; the stack turns each need into a grant plus its environment variable.
 import { Duration } from "aws-cdk-lib";
 import type { HouseEntry } from "./constructs/house-function.ts";
 import type { TableAccess } from "./grants.ts";
@@ -18,8 +18,14 @@ export interface FunctionNeeds {
   readonly connections?: true;
   /** Cognito user pool and app client ids (token verification). */
   readonly userPool?: true;
-  /** The tunables of PROTOCOL.md §4; `fanout` adds the post concurrency. */
-  readonly tunables?: "protocol" | "fanout";
+  /** Every tunable of functions/config.ts (`TUNABLES`), from the stage's context. */
+  readonly tunables?: true;
+  /**
+   * `false` turns X-Ray off (no active tracing, no X-Ray grant, Powertools' tracer disabled) for a
+   * hot path, where a trace of every frame or record would cost more than the function.
+   * @default tracing on
+   */
+  readonly tracing?: false;
   readonly memorySize?: number;
   readonly timeout?: Duration;
 }
@@ -30,8 +36,14 @@ const SESSION: Omit<FunctionNeeds, "description"> = {
   stream: true,
   friendships: "read",
   users: "read",
-  tunables: "protocol",
+  tunables: true,
 };
+
+/**
+ * Every WebSocket route is rate-limited per connection, and the counters live in Redis: even the
+ * routes that touch no other state need it.
+ */
+const RATE_LIMITED: Omit<FunctionNeeds, "description"> = { redis: true };
 
 export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
   "ws-authorizer": {
@@ -43,14 +55,16 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
   "ws-disconnect": { description: "WebSocket $disconnect", ...SESSION },
   "ws-default": {
     description: "WebSocket $default (unknown actions)",
+    ...RATE_LIMITED,
     timeout: Duration.seconds(5),
   },
   "ws-init": { description: "WebSocket init: position and nearby-friends snapshot", ...SESSION },
   "ws-nearby-friends": { description: "WebSocket nearbyFriends: next snapshot page", ...SESSION },
-  "ws-location": { description: "WebSocket location update", ...SESSION },
+  // The hottest route: one invocation per location frame of every online user.
+  "ws-location": { description: "WebSocket location update", ...SESSION, tracing: false },
   "ws-subscribe": { description: "WebSocket subscribe to one friend", ...SESSION },
   "ws-unsubscribe": { description: "WebSocket unsubscribe from one friend", ...SESSION },
-  "ws-ping": { description: "WebSocket ping", timeout: Duration.seconds(5) },
+  "ws-ping": { description: "WebSocket ping", ...RATE_LIMITED, timeout: Duration.seconds(5) },
   "stream-fanout": {
     description: "Fans location events out to friends' connections",
     redis: true,
@@ -58,14 +72,17 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     // Sharing settings of the movers, read through the Redis cache.
     users: "read",
     connections: true,
-    tunables: "fanout",
+    tunables: true,
+    // One invocation per stream batch, all day, each with hundreds of pushes: tracing them would
+    // cost more than the function.
+    tracing: false,
     memorySize: 1024,
     timeout: Duration.seconds(60),
   },
   "stream-history": {
     description: "Writes location events to the history table",
     history: "write",
-    tunables: "protocol",
+    tunables: true,
     memorySize: 512,
     timeout: Duration.seconds(60),
   },
@@ -83,7 +100,7 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     users: "read-write",
     redis: true,
     stream: true,
-    tunables: "protocol",
+    tunables: true,
   },
   "http-history": {
     description: "HTTP /me/history",

@@ -8,7 +8,7 @@ import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IStream } from "aws-cdk-lib/aws-kinesis";
 import { ENV } from "../functions/config.ts";
-import type { Tunables } from "./config.ts";
+import { TUNABLE_SPECS, type Tunables } from "./config.ts";
 import type { HouseFunction } from "./constructs/house-function.ts";
 import type { LocationCache } from "./constructs/location-cache.ts";
 
@@ -93,13 +93,11 @@ export function useUserPool(fn: HouseFunction, pool: UserPool, client: UserPoolC
   fn.addEnvironment(ENV.userPoolClientId, client.userPoolClientId);
 }
 
-/** The tunables of PROTOCOL.md §4 (and the fan-out's post concurrency), from the stage's context. */
-export function useTunables(fn: HouseFunction, tunables: Tunables, { fanout = false } = {}): void {
-  fn.addEnvironment("RADIUS_M", String(tunables.radiusM));
-  fn.addEnvironment("LEAVE_MARGIN_M", String(tunables.leaveMarginM));
-  fn.addEnvironment("LOCATION_TTL_S", String(tunables.locationTtlS));
-  fn.addEnvironment("MIN_MOVE_M", String(tunables.minMoveM));
-  fn.addEnvironment("HEARTBEAT_S", String(tunables.heartbeatS));
-  fn.addEnvironment("HISTORY_RETENTION_DAYS", String(tunables.historyRetentionDays));
-  if (fanout) fn.addEnvironment("POST_CONCURRENCY", String(tunables.postConcurrency));
+/**
+ * Every tunable of functions/config.ts (PROTOCOL.md §4 and the fan-out's post concurrency), from the
+ * stage's context, under the variable name the table gives it. All of them, always: a function
+ * reads the whole table at once (`readTunables`), and a value it ignores costs nothing.
+ */
+export function useTunables(fn: HouseFunction, tunables: Tunables): void {
+  for (const [name, spec] of TUNABLE_SPECS) fn.addEnvironment(spec.env, String(tunables[name]));
 }

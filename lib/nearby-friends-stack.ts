@@ -102,7 +102,9 @@ export class NearbyFriendsStack extends Stack {
       const fn = new HouseFunction(this, pascal(entry), {
         entry,
         namePrefix,
+        stage: config.stage,
         description: needs.description,
+        tracing: needs.tracing ?? true,
         retainLogs: retainData,
         ...(needs.memorySize === undefined ? {} : { memorySize: needs.memorySize }),
         ...(needs.timeout === undefined ? {} : { timeout: needs.timeout }),
@@ -115,7 +117,7 @@ export class NearbyFriendsStack extends Stack {
       if (needs.users) useUsersTable(fn, tables.users, needs.users);
       if (needs.friendships) useFriendshipsTable(fn, tables.friendships, needs.friendships);
       if (needs.history) useHistoryTable(fn, tables.history, needs.history);
-      if (needs.tunables) useTunables(fn, config.tunables, { fanout: needs.tunables === "fanout" });
+      if (needs.tunables) useTunables(fn, config.tunables);
       functions.set(entry, fn);
     }
     this.functions = functions;
@@ -190,6 +192,7 @@ export class NearbyFriendsStack extends Stack {
 
     new Monitoring(this, "Monitoring", {
       namePrefix,
+      stage: config.stage,
       functions: [...functions.values()],
       consumers: [
         { name: "fanout", fn: fanout, maxIteratorAge: Duration.seconds(10) },

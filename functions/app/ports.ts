@@ -1,10 +1,11 @@
-// The interfaces the use cases need, owned here and implemented by adapters/ (Redis, Kinesis,
-// DynamoDB, the Management API, Powertools) and by in-memory fakes in the tests. Nothing in app/
+// The interfaces the use cases need, owned here and implemented by the adapters (Redis, Kinesis,
+// DynamoDB, the Management API, Powertools) and by in-memory fakes in the tests. Nothing in app
 // imports an adapter.
 import type { LocationEvent } from "../domain/events.ts";
 import type { MoverState, Subscriber } from "../domain/fanout-plan.ts";
 import type { MovementPolicy } from "../domain/movement.ts";
 import type { Settings } from "../domain/settings.ts";
+import type { AppMetricName } from "../metric-names.ts";
 
 // ---- Positions (Redis `loc:{user}`, GEO cell index) ------------------------------------------
 
@@ -183,8 +184,9 @@ export interface HistoryRepository {
 
 // ---- Observability ----------------------------------------------------------------------------
 
-/** The counters the use cases keep (docs/ARCHITECTURE.md, "Observability", says what each means). */
-export type CountMetric =
+/** The counters the use cases keep (metric-names.ts and docs/ARCHITECTURE.md say what each means). */
+export type CountMetric = Extract<
+  AppMetricName,
   | "LocationsReceived"
   | "LocationsPublished"
   | "LocationsFiltered"
@@ -192,9 +194,10 @@ export type CountMetric =
   | "FanoutPushes"
   | "FanoutFriendUpdates"
   | "FanoutStaleDropped"
-  | "GoneConnections";
+  | "GoneConnections"
+>;
 
-export type DurationMetric = "FanoutLagMs";
+export type DurationMetric = Extract<AppMetricName, "FanoutLagMs">;
 
 export interface Telemetry {
   count(metric: CountMetric, value?: number): void;

@@ -3,7 +3,10 @@
 // (with their cause), since the rest are the clients' own mistakes.
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { AppError, type ErrorCode, toClientError } from "../domain/errors.ts";
+import type { AppMetricName } from "../metric-names.ts";
 import { describeError, logger, metrics } from "../observability.ts";
+
+const CLIENT_ERRORS: AppMetricName = "ClientErrors";
 
 export function clientErrorOf(err: unknown, where: string): { code: ErrorCode; message: string } {
   const out = toClientError(err);
@@ -13,6 +16,6 @@ export function clientErrorOf(err: unknown, where: string): { code: ErrorCode; m
   metrics
     .singleMetric()
     .addDimension("code", out.code)
-    .addMetric("ClientErrors", MetricUnit.Count, 1);
+    .addMetric(CLIENT_ERRORS, MetricUnit.Count, 1);
   return out;
 }

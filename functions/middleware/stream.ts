@@ -6,8 +6,11 @@ import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { decodeEvent } from "../domain/events.ts";
 import type { StreamRecord } from "../domain/fanout-plan.ts";
+import type { AppMetricName } from "../metric-names.ts";
 import { describeError, logger, metrics } from "../observability.ts";
 import { observe } from "./observability.ts";
+
+const FAILED_RECORDS: AppMetricName = "FailedRecords";
 
 export type RecordsEvent = KinesisStreamEvent & { records: StreamRecord[] };
 /** A stream consumer as the event source mapping calls it (the middleware adds `records`). */
@@ -43,13 +46,13 @@ const kinesisRecords = (): MiddlewareObj<
   after: (request) => {
     const failed = request.response?.batchItemFailures.length ?? 0;
     if (failed > 0) {
-      metrics.addMetric("FailedRecords", MetricUnit.Count, failed);
+      metrics.addMetric(FAILED_RECORDS, MetricUnit.Count, failed);
       logger.error("batch records failed", { failed, records: request.event.Records.length });
     }
   },
   onError: (request) => {
     // The whole batch is retried by the event source mapping.
-    metrics.addMetric("FailedRecords", MetricUnit.Count, request.event.Records.length);
+    metrics.addMetric(FAILED_RECORDS, MetricUnit.Count, request.event.Records.length);
     logger.error("batch failed", describeError(request.error));
   },
 });

@@ -75,7 +75,8 @@ export const readFrame = (): MiddlewareObj<WsEvent & WsRead> => ({
       if (!(err instanceof AppError)) throw err;
       request.event.parsed = { ok: false, error: err };
       // An oversized frame is refused unread, but its reply still echoes its requestId if it has one.
-      if (err.code === "payload_too_large") request.event.requestId = peekRequestId(request.event.body);
+      if (err.code === "payload_too_large")
+        request.event.requestId = peekRequestId(request.event.body);
     }
   },
 });

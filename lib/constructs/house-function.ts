@@ -1,13 +1,16 @@
 // The one Lambda construct of the project: Node 22 on ARM64, ESM bundled by the local esbuild with
-// source maps, X-Ray tracing and its own retained log group. Entries are `functions/<name>.ts`.
+// source maps, its own retained log group, X-Ray tracing as a setting, and the environment that
+// Powertools' logger, metrics and tracer read. Entries are `functions/<name>.ts`.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { type ISecurityGroup, type IVpc, SubnetType } from "aws-cdk-lib/aws-ec2";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/metric-names.ts";
 import type { EntryName } from "../../functions/routes.ts";
 
 /** The Cognito trigger is not an API route, so routes.ts does not list it. */
@@ -29,6 +32,8 @@ export interface HouseFunctionProps {
   readonly entry: HouseEntry;
   /** `nearby-friends-<stage>`: the function is named `<namePrefix>-<entry>`. */
   readonly namePrefix: string;
+  /** The stage (cell): the `stage` dimension of every metric the function emits (env `STAGE`). */
+  readonly stage: string;
   readonly description: string;
   readonly memorySize?: number;
   readonly timeout?: Duration;
@@ -36,13 +41,27 @@ export interface HouseFunctionProps {
   /** Keep the log group when the stack is deleted (every stage but dev). */
   readonly retainLogs: boolean;
   readonly logRetention?: RetentionDays;
+  /**
+   * X-Ray: active tracing with its IAM grant, and Powertools' tracer enabled. Turn it off on hot
+   * paths, where a trace per invocation costs more than the invocation.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
+   * The level below which Powertools' logger drops entries.
+   * @default "INFO"
+   */
+  readonly logLevel?: LogLevel;
 }
 
 export class HouseFunction extends NodejsFunction {
   readonly entryName: HouseEntry;
+  /** Whether X-Ray traces this function (the `tracing` prop). */
+  readonly tracing: boolean;
 
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     const functionName = `${props.namePrefix}-${props.entry}`;
+    const tracing = props.tracing ?? true;
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       logGroupName: `/aws/lambda/${functionName}`,
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -59,9 +78,19 @@ export class HouseFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
-      tracing: Tracing.ACTIVE,
+      // DISABLED leaves TracingConfig out of the template, and with it CDK's X-Ray grant.
+      tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       logGroup,
-      environment: { NODE_OPTIONS: "--enable-source-maps" },
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? "INFO",
+        POWERTOOLS_TRACE_ENABLED: String(tracing),
+        // Replies and pushes carry users' positions: they must never be copied into traces.
+        POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
+        STAGE: props.stage,
+      },
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,
@@ -86,6 +115,7 @@ export class HouseFunction extends NodejsFunction {
         : {}),
     });
     this.entryName = props.entry;
+    this.tracing = tracing;
 
     Validations.of(this).acknowledge(
       {
@@ -98,12 +128,14 @@ export class HouseFunction extends NodejsFunction {
         reason:
           "The AWS-managed basic execution policy only lets the function write its own CloudWatch logs.",
       },
-      {
+    );
+    if (tracing) {
+      Validations.of(this).acknowledge({
         id: "AwsSolutions-IAM5[Resource::*]",
         reason:
           "Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions (the stack's tests check that no other action is granted on *).",
-      },
-    );
+      });
+    }
     if (props.network) {
       Validations.of(this).acknowledge({
         id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",

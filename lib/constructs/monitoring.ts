@@ -1,6 +1,7 @@
 // Alarms on what stops location updates from reaching friends (function errors and throttles,
-// consumer lag, dead-lettered batches, API errors, cache saturation), an encrypted SNS topic for
-// their actions, and one dashboard per stage.
+// consumer lag, dead-lettered batches, API errors, cache saturation, and the functions' own
+// metrics: fan-out lag, failed records, gone connections, clients told a dependency is down), an
+// encrypted SNS topic for their actions, and one dashboard per stage.
 import { Duration } from "aws-cdk-lib";
 import type { IHttpApi } from "aws-cdk-lib/aws-apigatewayv2";
 import {
@@ -9,6 +10,7 @@ import {
   Dashboard,
   GraphWidget,
   type IMetric,
+  MathExpression,
   Metric,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
@@ -20,6 +22,11 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import {
+  type AppMetricName,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from "../../functions/metric-names.ts";
 import type { HouseFunction } from "./house-function.ts";
 
 export interface StreamConsumerWatch {
@@ -31,6 +38,8 @@ export interface StreamConsumerWatch {
 
 export interface MonitoringProps {
   readonly namePrefix: string;
+  /** The `stage` dimension of the application metrics. */
+  readonly stage: string;
   readonly functions: readonly HouseFunction[];
   readonly consumers: readonly StreamConsumerWatch[];
   readonly deadLetterQueues: readonly { readonly name: string; readonly queue: IQueue }[];
@@ -42,6 +51,30 @@ export interface MonitoringProps {
 }
 
 const PERIOD = Duration.minutes(5);
+
+/**
+ * Fan-out lag p99 (ms), over three consecutive minutes. Friends should see a move within a second
+ * or two; at 5 s the map visibly trails reality, and well before positions reach the 30 s at which
+ * the fan-out drops them as stale. Three minutes keep a single slow batch or cold start quiet.
+ */
+const FANOUT_LAG_P99_MS = 5_000;
+/**
+ * Stream records reported as batch item failures in 5 min. A failed record is retried (and the
+ * batch bisected) before it is dead-lettered, so a few are transient; ten mean a consumer is
+ * failing steadily, minutes before its dead-letter alarm fires.
+ */
+const FAILED_RECORDS = 10;
+/**
+ * Connections the Management API reported gone in 5 min. Some always are (a phone loses its network
+ * and the push lands before $disconnect has cleaned up); a thousand means API Gateway is dropping
+ * clients wholesale. Raise it for a stage whose normal churn comes near.
+ */
+const GONE_CONNECTIONS = 1_000;
+/**
+ * `unavailable` error replies in 5 min: each one is a client told that a dependency (Redis, the
+ * stream, a table) failed. Twenty is past the odd timeout and failover blip.
+ */
+const CLIENT_UNAVAILABLE = 20;
 
 export class Monitoring extends Construct {
   readonly topic: Topic;
@@ -72,6 +105,20 @@ export class Monitoring extends Construct {
     });
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     this.action = new SnsAction(this.topic);
+
+    /** A metric the functions emit (Powertools EMF): its namespace and dimensions, in one place. */
+    const appMetric = (
+      name: AppMetricName,
+      statistic: string,
+      extraDims: Record<string, string> = {},
+    ): Metric =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: name,
+        dimensionsMap: { service: SERVICE_NAME, stage: props.stage, ...extraDims },
+        statistic,
+        period: PERIOD,
+      });
 
     for (const fn of props.functions) {
       this.alarm(
@@ -133,6 +180,32 @@ export class Monitoring extends Construct {
       "HTTP API 5xx responses",
     );
 
+    this.alarm(
+      "fanout-lag-p99",
+      appMetric("FanoutLagMs", "p99").with({ period: Duration.minutes(1) }),
+      FANOUT_LAG_P99_MS,
+      `friends receive moves more than ${FANOUT_LAG_P99_MS} ms late (fan-out lag p99, 3 minutes running)`,
+      3,
+    );
+    this.alarm(
+      "failed-records",
+      appMetric("FailedRecords", "Sum"),
+      FAILED_RECORDS,
+      "stream consumers keep reporting records they could not process (batch item failures)",
+    );
+    this.alarm(
+      "gone-connections",
+      appMetric("GoneConnections", "Sum"),
+      GONE_CONNECTIONS,
+      "many pushes found their connection gone: API Gateway may be dropping clients",
+    );
+    this.alarm(
+      "client-errors-unavailable",
+      appMetric("ClientErrors", "Sum", { code: "unavailable" }),
+      CLIENT_UNAVAILABLE,
+      "clients receive `unavailable` errors: a dependency (Redis, Kinesis, DynamoDB) is failing",
+    );
+
     const cacheMetric = (metricName: string, nodeId: string) =>
       new Metric({
         namespace: "AWS/ElastiCache",
@@ -162,8 +235,8 @@ export class Monitoring extends Construct {
       dashboardName: props.namePrefix,
       defaultInterval: Duration.hours(3),
     });
-    const graph = (title: string, left: IMetric[]) =>
-      new GraphWidget({ title, left, width: 12, height: 6 });
+    const graph = (title: string, left: IMetric[], right: IMetric[] = []) =>
+      new GraphWidget({ title, left, right, width: 12, height: 6 });
     this.dashboard.addWidgets(
       graph("WebSocket: connections and messages", [
         wsMetric("ConnectCount"),
@@ -214,6 +287,53 @@ export class Monitoring extends Construct {
           queue.metricApproximateNumberOfMessagesVisible({ statistic: "Maximum", label: name }),
         ),
       ),
+    );
+
+    const sum = (name: AppMetricName) => appMetric(name, "Sum").with({ label: name });
+    this.dashboard.addWidgets(
+      graph("Locations: received, published, filtered", [
+        sum("LocationsReceived"),
+        sum("LocationsPublished"),
+        sum("LocationsFiltered"),
+      ]),
+      graph(
+        "Fan-out: records, pushes, friend updates (right: updates per push)",
+        [sum("FanoutRecords"), sum("FanoutPushes"), sum("FanoutFriendUpdates")],
+        [
+          new MathExpression({
+            expression: "updates / pushes",
+            usingMetrics: {
+              updates: appMetric("FanoutFriendUpdates", "Sum"),
+              pushes: appMetric("FanoutPushes", "Sum"),
+            },
+            label: "friend updates per push (coalescing)",
+            period: PERIOD,
+          }),
+        ],
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph("Fan-out lag (ms): record's server time to push", [
+        appMetric("FanoutLagMs", "p50").with({ label: "p50" }),
+        appMetric("FanoutLagMs", "p99").with({ label: "p99" }),
+      ]),
+      graph("Gone connections, failed records, stale records dropped", [
+        sum("GoneConnections"),
+        sum("FailedRecords"),
+        sum("FanoutStaleDropped"),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph("Client errors by code", [
+        new MathExpression({
+          // One series per `code` value that occurred, without listing the codes here.
+          expression: `SEARCH('{${METRICS_NAMESPACE},code,service,stage} MetricName="ClientErrors" service="${SERVICE_NAME}" stage="${props.stage}"', 'Sum', ${PERIOD.toSeconds()})`,
+          usingMetrics: {},
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudWatch dynamic label (each series named after its code), not a template.
+          label: "${PROP('Dim.code')}",
+          period: PERIOD,
+        }),
+      ]),
     );
   }
 

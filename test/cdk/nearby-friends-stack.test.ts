@@ -1,5 +1,6 @@
 // Assertion tests of the CDK stack: routes and functions follow functions/routes.ts, every function
-// is bundled, IAM stays least-privilege, data is encrypted, consumers fail safely, alarms exist, and
+// is bundled, IAM stays least-privilege, tracing and Powertools are configured per function, data is
+// encrypted, consumers fail safely, alarms watch the platform's and the functions' own metrics, and
 // cdk-nag's AwsSolutions pack finds nothing unacknowledged. The stack is synthesized once.
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -11,7 +12,8 @@ import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENV } from "../../functions/config.ts";
+import { DEFAULT_TUNABLES, ENV, TUNABLES } from "../../functions/config.ts";
+import { APP_METRICS, METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/metric-names.ts";
 import {
   AUTHORIZER_ENTRY,
   HTTP_ROUTES,
@@ -44,12 +46,26 @@ const REDIS_ENTRIES = needing("redis");
 /** Functions that must stay out of the VPC (no Redis; the authorizer fetches Cognito's JWKS). */
 const OUTSIDE_VPC = [
   AUTHORIZER_ENTRY,
-  "ws-ping",
-  "ws-default",
   STREAM_CONSUMERS.history,
   "http-profile",
   "cognito-post-confirmation",
 ];
+/** The hot paths, which X-Ray must not trace: one invocation per location frame, per stream batch. */
+const UNTRACED = ["ws-location", STREAM_CONSUMERS.fanout];
+const traced = (entry: string): boolean => !UNTRACED.includes(entry);
+/** The tunables' variables with their default values, as every function that takes them gets them. */
+const DEFAULT_TUNABLE_ENV = Object.fromEntries(
+  Object.values(TUNABLES).map((spec) => [spec.env, String(spec.default)]),
+);
+/** What the house construct sets on every function (the tracing switch aside). */
+const HOUSE_ENV = {
+  NODE_OPTIONS: "--enable-source-maps",
+  POWERTOOLS_SERVICE_NAME: "nearby-friends",
+  POWERTOOLS_METRICS_NAMESPACE: "NearbyFriends",
+  POWERTOOLS_LOG_LEVEL: "INFO",
+  POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
+  STAGE,
+};
 
 /** A stand-in for an environment value that is a CloudFormation token in the template. */
 function placeholder(name: string, value: unknown): string {
@@ -199,6 +215,23 @@ function routeByKey(routeKey: string): [string, CfnResource] {
   return found;
 }
 
+interface DashboardWidget {
+  properties: { title: string; metrics?: unknown[][] };
+}
+
+/** The dashboard's widgets, parsed from its body (CloudFormation tokens replaced by a stand-in). */
+function dashboardWidgets(): DashboardWidget[] {
+  const body = prop<string | { "Fn::Join": [string, unknown[]] }>(
+    only("AWS::CloudWatch::Dashboard")[1],
+    "DashboardBody",
+  );
+  const text =
+    typeof body === "string"
+      ? body
+      : body["Fn::Join"][1].map((part) => (typeof part === "string" ? part : "token")).join("");
+  return (JSON.parse(text) as { widgets: DashboardWidget[] }).widgets;
+}
+
 describe("functions", () => {
   it("deploys one function per distinct entry of routes.ts, named after the stage", () => {
     const names = ofType("AWS::Lambda::Function")
@@ -211,9 +244,7 @@ describe("functions", () => {
         Runtime: "nodejs22.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
-        TracingConfig: { Mode: "Active" },
         LoggingConfig: { LogGroup: Match.anyValue() },
-        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: "--enable-source-maps" }) },
       });
     }
   });
@@ -301,6 +332,8 @@ describe("functions", () => {
     for (const entry of [...SESSION_ENTRIES, STREAM_CONSUMERS.fanout]) {
       expect(REDIS_ENTRIES).toContain(entry);
     }
+    // The per-connection rate limit, counted in Redis, applies to every WebSocket route.
+    for (const entry of Object.values(WS_ROUTES)) expect(REDIS_ENTRIES).toContain(entry);
     for (const entry of OUTSIDE_VPC) expect(REDIS_ENTRIES).not.toContain(entry);
   });
 
@@ -323,23 +356,31 @@ describe("functions", () => {
     }
   });
 
-  it("sets the environment each handler reads, with the tunables from context defaults", () => {
+  it("sets the environment each handler reads, with every tunable at its default", () => {
+    const tunableUsers = needing("tunables");
+    for (const entry of [...SESSION_ENTRIES, STREAM_CONSUMERS.fanout, STREAM_CONSUMERS.history]) {
+      expect(tunableUsers).toContain(entry);
+    }
+    const tunableNames = Object.keys(DEFAULT_TUNABLE_ENV);
+    for (const entry of ENTRIES) {
+      const present = tunableNames.filter((name) => name in functionEnv(entry));
+      expect(present, entry).toEqual(tunableUsers.includes(entry) ? tunableNames : []);
+    }
+    for (const entry of tunableUsers) {
+      expect(functionEnv(entry), entry).toMatchObject(DEFAULT_TUNABLE_ENV);
+    }
     for (const entry of [...SESSION_ENTRIES, STREAM_CONSUMERS.fanout]) {
       expect(functionEnv(entry), entry).toMatchObject({
         [ENV.locationStream]: { Ref: expect.any(String) },
-        RADIUS_M: "8047",
-        LEAVE_MARGIN_M: "500",
-        LOCATION_TTL_S: "600",
-        MIN_MOVE_M: "30",
-        HEARTBEAT_S: "60",
-        HISTORY_RETENTION_DAYS: "30",
       });
     }
     for (const entry of SESSION_ENTRIES) {
       expect(functionEnv(entry), entry).toHaveProperty(ENV.friendshipsTable);
       expect(functionEnv(entry), entry).toHaveProperty(ENV.usersTable);
     }
-    expect(functionEnv(STREAM_CONSUMERS.fanout)).toMatchObject({ POST_CONCURRENCY: "32" });
+    expect(functionEnv(STREAM_CONSUMERS.fanout)).toMatchObject({
+      [TUNABLES.postConcurrency.env]: String(DEFAULT_TUNABLES.postConcurrency),
+    });
     expect(functionEnv(STREAM_CONSUMERS.history)).toHaveProperty(ENV.historyTable);
     expect(functionEnv(AUTHORIZER_ENTRY)).toMatchObject({
       [ENV.userPoolId]: { Ref: expect.any(String) },
@@ -356,8 +397,61 @@ describe("functions", () => {
       expect(endpoint, entry).toContain(".execute-api.");
       expect(endpoint, entry).toContain(`/${STAGE}`);
     }
+    // ping and $default touch nothing but the rate limiter's counters in Redis.
     for (const entry of ["ws-ping", "ws-default"]) {
-      expect(Object.keys(functionEnv(entry)), entry).toEqual(["NODE_OPTIONS"]);
+      expect(Object.keys(functionEnv(entry)).sort(), entry).toEqual(
+        [
+          ...Object.keys(HOUSE_ENV),
+          "POWERTOOLS_TRACE_ENABLED",
+          ENV.redisUrl,
+          ENV.redisCluster,
+          ENV.redisAuthSecretArn,
+        ].sort(),
+      );
+    }
+  });
+});
+
+describe("observability", () => {
+  it("gives every function the Powertools service, namespace, log level and stage", () => {
+    expect(HOUSE_ENV.POWERTOOLS_SERVICE_NAME).toBe(SERVICE_NAME);
+    expect(HOUSE_ENV.POWERTOOLS_METRICS_NAMESPACE).toBe(METRICS_NAMESPACE);
+    for (const entry of ENTRIES) {
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        FunctionName: `${PREFIX}-${entry}`,
+        Environment: { Variables: Match.objectLike(HOUSE_ENV) },
+      });
+    }
+  });
+
+  it("traces every function but the two hot paths, ws-location and the fan-out", () => {
+    const untraced = Object.entries(FUNCTION_NEEDS).flatMap(([entry, needs]) =>
+      needs.tracing === false ? [entry] : [],
+    );
+    expect(untraced.sort()).toEqual([...UNTRACED].sort());
+    for (const entry of UNTRACED) {
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        FunctionName: `${PREFIX}-${entry}`,
+        // No TracingConfig is Lambda's PassThrough: nothing is sampled without an upstream trace.
+        TracingConfig: Match.absent(),
+        Environment: { Variables: Match.objectLike({ POWERTOOLS_TRACE_ENABLED: "false" }) },
+      });
+    }
+    for (const entry of ENTRIES.filter(traced)) {
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        FunctionName: `${PREFIX}-${entry}`,
+        TracingConfig: { Mode: "Active" },
+        Environment: { Variables: Match.objectLike({ POWERTOOLS_TRACE_ENABLED: "true" }) },
+      });
+    }
+    expect(ENTRIES.filter(traced)).toContain("ws-init");
+  });
+
+  it("grants X-Ray's actions to the traced functions only", () => {
+    for (const entry of ENTRIES) {
+      const xray = actionsOf(entry).filter((a) => a.startsWith("xray:"));
+      if (traced(entry)) expect(xray, entry).toContain("xray:PutTraceSegments");
+      else expect(xray, entry).toEqual([]);
     }
   });
 });
@@ -408,7 +502,12 @@ describe("IAM", () => {
     expect(actionsOf(STREAM_CONSUMERS.history)).not.toContain("dynamodb:Query");
     expect(actionsOf("cognito-post-confirmation")).toContain("dynamodb:PutItem");
     expect(actionsOf("cognito-post-confirmation")).not.toContain("dynamodb:Scan");
-    expect(actionsOf("ws-ping").filter((a) => !a.startsWith("xray:"))).toEqual([]);
+    // ping only reads the Redis AUTH token (its rate-limit counters live in Redis).
+    expect(
+      actionsOf("ws-ping")
+        .filter((a) => !a.startsWith("xray:"))
+        .sort(),
+    ).toEqual(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
   });
 });
 
@@ -748,6 +847,78 @@ describe("monitoring", () => {
     }
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
   });
+
+  /** The one alarm on an application metric, checked for the namespace, exact dimensions and action. */
+  function appAlarm(metricName: string, extraDims: Record<string, string> = {}) {
+    const found = Object.values(
+      template.findResources("AWS::CloudWatch::Alarm", {
+        Properties: { Namespace: METRICS_NAMESPACE, MetricName: metricName },
+      }),
+    ) as CfnResource[];
+    expect(found, metricName).toHaveLength(1);
+    const alarm = found[0] as CfnResource;
+    const dimensions = prop<{ Name: string; Value: unknown }[]>(alarm, "Dimensions");
+    expect(Object.fromEntries(dimensions.map((d) => [d.Name, d.Value])), metricName).toEqual({
+      service: SERVICE_NAME,
+      stage: STAGE,
+      ...extraDims,
+    });
+    const [topicId] = only("AWS::SNS::Topic");
+    expect(alarm.Properties, metricName).toMatchObject({
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      TreatMissingData: "notBreaching",
+      AlarmActions: [{ Ref: topicId }],
+    });
+    return alarm.Properties;
+  }
+
+  it("alarms on a fan-out lag p99 of 5 s, three minutes running", () => {
+    expect(appAlarm("FanoutLagMs")).toMatchObject({
+      ExtendedStatistic: "p99",
+      Period: 60,
+      EvaluationPeriods: 3,
+      Threshold: 5000,
+    });
+  });
+
+  it("alarms on failed records, gone connections and `unavailable` replies per 5 minutes", () => {
+    const per5Minutes = { Statistic: "Sum", Period: 300, EvaluationPeriods: 1 };
+    expect(appAlarm("FailedRecords")).toMatchObject({ ...per5Minutes, Threshold: 10 });
+    expect(appAlarm("GoneConnections")).toMatchObject({ ...per5Minutes, Threshold: 1000 });
+    expect(appAlarm("ClientErrors", { code: "unavailable" })).toMatchObject({
+      ...per5Minutes,
+      Threshold: 20,
+    });
+  });
+
+  it("graphs every application metric, the coalescing factor and client errors by code", () => {
+    // A metric line is [namespace, name, dim, value, ..., options]; an expression line is [options].
+    const lines = dashboardWidgets().flatMap((w) => w.properties.metrics ?? []);
+    const optionsOf = (line: unknown[]) =>
+      (line.at(-1) ?? {}) as { id?: string; expression?: string };
+    // ClientErrors is graphed per code, by the SEARCH below.
+    for (const name of Object.keys(APP_METRICS).filter((n) => n !== "ClientErrors")) {
+      const line = lines.find((l) => l[0] === METRICS_NAMESPACE && l[1] === name);
+      expect(line, name).toBeDefined();
+      const dims = (line ?? []).slice(2).filter((d) => typeof d === "string");
+      expect(dims, name).toEqual(["service", SERVICE_NAME, "stage", STAGE]);
+    }
+    const expressions = lines.flatMap((l) => optionsOf(l).expression ?? []);
+    // The coalescing factor: friend updates per push, over the ids the lines were given.
+    const idOf = (name: string): string | undefined =>
+      lines
+        .filter((l) => l[1] === name)
+        .map(optionsOf)
+        .find((o) => o.id !== undefined)?.id;
+    expect(expressions).toContain(`${idOf("FanoutFriendUpdates")} / ${idOf("FanoutPushes")}`);
+    expect(expressions).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^SEARCH\\('\\{${METRICS_NAMESPACE},code,service,stage\\} MetricName="ClientErrors" service="${SERVICE_NAME}" stage="${STAGE}"'`,
+        ),
+      ),
+    );
+  });
 });
 
 describe("stack", () => {
@@ -802,6 +973,7 @@ describe("stage configuration", () => {
           shards: "4",
           numNodeGroups: "2",
           parallelizationFactor: "3",
+          [TUNABLES.postConcurrency.context]: "64",
           "aws:cdk:bundling-stacks": [],
         },
         dir,
@@ -818,6 +990,12 @@ describe("stage configuration", () => {
         expect(table.Properties.DeletionProtectionEnabled).toBe(true);
       }
       t.hasResource("AWS::Cognito::UserPool", { DeletionPolicy: "Retain" });
+      t.hasResourceProperties("AWS::Lambda::Function", {
+        FunctionName: `nearby-friends-prod-${STREAM_CONSUMERS.fanout}`,
+        Environment: {
+          Variables: Match.objectLike({ [TUNABLES.postConcurrency.env]: "64", STAGE: "prod" }),
+        },
+      });
       t.hasResourceProperties("AWS::CloudWatch::Alarm", {
         Dimensions: [{ Name: "CacheClusterId", Value: "nearby-friends-prod-0002-002" }],
       });
@@ -833,9 +1011,31 @@ describe("stage configuration", () => {
     expect(() => stageConfigFromContext(ctx({ stage: "Prod_1" }))).toThrow(StageConfigError);
     expect(() => stageConfigFromContext(ctx({ stage: "a-" }))).toThrow(StageConfigError);
     expect(() => stageConfigFromContext(ctx({ stage: "x".repeat(17) }))).toThrow(StageConfigError);
-    expect(() => stageConfigFromContext(ctx({ radiusM: "far" }))).toThrow(/radiusM/);
-    expect(() => stageConfigFromContext(ctx({ shards: "1.5" }))).toThrow(/shards/);
+    expect(() => stageConfigFromContext(ctx({ radiusM: "far" }))).toThrow(
+      /^context radiusM must be a number >= 1 \(.+\), got "far"$/,
+    );
+    expect(() => stageConfigFromContext(ctx({ leaveMarginM: -1 }))).toThrow(
+      /context leaveMarginM must be a number >= 0/,
+    );
+    expect(() => stageConfigFromContext(ctx({ heartbeatS: "1.5" }))).toThrow(
+      /context heartbeatS must be an integer >= 0/,
+    );
+    expect(() => stageConfigFromContext(ctx({ shards: "1.5" }))).toThrow(/context shards/);
+    expect(() => stageConfigFromContext(ctx({ natGateways: 3 }))).toThrow(
+      /context natGateways must be an integer in \[1, 2\], got "3"/,
+    );
     expect(stageConfigFromContext(ctx({})).stage).toBe("dev");
-    expect(stageConfigFromContext(ctx({ radiusM: "1000" })).tunables.radiusM).toBe(1000);
+  });
+
+  it("reads every tunable from its context key, defaulting to the functions' default", () => {
+    const ctx = (values: Record<string, unknown>) => ({
+      tryGetContext: (key: string) => values[key],
+    });
+    expect(stageConfigFromContext(ctx({})).tunables).toEqual(DEFAULT_TUNABLES);
+    for (const [name, spec] of Object.entries(TUNABLES)) {
+      const value = spec.min + 7;
+      const tunables = stageConfigFromContext(ctx({ [spec.context]: String(value) })).tunables;
+      expect(tunables, name).toEqual({ ...DEFAULT_TUNABLES, [name]: value });
+    }
   });
 });

@@ -17,7 +17,7 @@ import {
 import type { KinesisStreamEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import type { WsEvent, WsResult } from "../../functions/middleware/ws.ts";
 
 type WsHandler = (e: WsEvent) => Promise<WsResult>;
@@ -82,6 +82,8 @@ beforeAll(async () => {
     FRIENDSHIPS_TABLE: "Friendships-test",
     HISTORY_TABLE: "LocationHistory-test",
     CONNECTIONS_ENDPOINT: "https://example.execute-api.us-east-1.amazonaws.com/test",
+    STAGE: "test",
+    POWERTOOLS_METRICS_DISABLED: "false",
   });
   redis = new Redis(inject("redisUrl"));
   handlers = {
@@ -101,6 +103,47 @@ beforeEach(() => {
   dynamo.reset();
   management.reset();
 });
+
+interface EmfLine {
+  _aws: {
+    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+  };
+  [key: string]: unknown;
+}
+
+/** The EMF lines (CloudWatch embedded metric format) a call prints on stdout, as Lambda would. */
+async function captureEmf(call: () => Promise<unknown>): Promise<EmfLine[]> {
+  const lines: EmfLine[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk, ...rest) => {
+    for (const text of String(chunk).split("\n")) {
+      if (text.includes('"_aws"')) lines.push(JSON.parse(text) as EmfLine);
+    }
+    return write(chunk, ...(rest as []));
+  });
+  try {
+    await call();
+  } finally {
+    spy.mockRestore();
+  }
+  return lines;
+}
+
+/** Every value printed for each metric name, across the lines. */
+function emfValues(lines: EmfLine[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const line of lines) {
+    for (const d of line._aws.CloudWatchMetrics) {
+      for (const m of d.Metrics) {
+        const v = line[m.Name];
+        const values = out[m.Name] ?? [];
+        values.push(...(Array.isArray(v) ? (v as number[]) : [v as number]));
+        out[m.Name] = values;
+      }
+    }
+  }
+  return out;
+}
 
 describe("location handler", () => {
   it("reports a Kinesis failure as unavailable and lets the client's retry be published", async () => {
@@ -269,6 +312,54 @@ describe("fan-out handler", () => {
     expect(res.batchItemFailures).toEqual([
       { itemIdentifier: event.Records[0]?.kinesis.sequenceNumber },
     ]);
+  });
+
+  it("prints the batch's metrics as CloudWatch EMF: records, pushes, coalescing, staleness, lag, gone", async () => {
+    // Prepare: one viewer follows alice and bob (one push, two updates); a second viewer follows
+    // alice on a connection that is gone; carol's record is older than 30 s.
+    const alice = uid("alice");
+    const bob = uid("bob");
+    const { viewer, conn } = await friendWatching(alice);
+    await redis.hset(`subs:{${bob}}`, `${conn} ${viewer}`, "0");
+    const { conn: goneConn } = await friendWatching(alice);
+    management
+      .on(PostToConnectionCommand, { ConnectionId: goneConn })
+      .rejects(new GoneException({ message: "gone", $metadata: {} }));
+    management.on(PostToConnectionCommand, { ConnectionId: conn }).resolves({});
+    kinesis.on(PutRecordCommand).resolves({});
+    const stale = { ...moved(uid("carol")), at: Date.now() - 60_000 };
+    const started = Date.now();
+
+    // Act
+    const emf = await captureEmf(() =>
+      handlers.fanout(streamEvent(moved(alice), moved(bob), stale)),
+    );
+
+    // Assess
+    const values = emfValues(emf);
+    expect(values.FanoutRecords).toEqual([3]);
+    expect(values.FanoutStaleDropped).toEqual([1]);
+    expect(values.FanoutPushes).toEqual([2]);
+    expect(values.FanoutFriendUpdates).toEqual([3]);
+    expect(values.GoneConnections).toEqual([1]);
+    expect(values.FanoutLagMs).toHaveLength(2);
+    for (const lag of values.FanoutLagMs ?? []) {
+      expect(lag).toBeGreaterThanOrEqual(0);
+      expect(lag).toBeLessThanOrEqual(Date.now() - started + 50);
+    }
+    expect(values.FailedRecords).toBeUndefined();
+    const directives = emf.flatMap((line) => line._aws.CloudWatchMetrics);
+    expect(directives.every((d) => d.Namespace === "NearbyFriends")).toBe(true);
+    expect(directives.every((d) => d.Dimensions.some((set) => set.includes("stage")))).toBe(true);
+    expect(emf.every((line) => line.stage === "test")).toBe(true);
+  });
+
+  it("counts the records of a failed post as FailedRecords", async () => {
+    const alice = uid("alice");
+    await friendWatching(alice);
+    management.on(PostToConnectionCommand).rejects(new Error("boom"));
+    const emf = await captureEmf(() => handlers.fanout(streamEvent(moved(alice))));
+    expect(emfValues(emf).FailedRecords).toEqual([1]);
   });
 
   it("skips an unreadable record instead of blocking the shard", async () => {
