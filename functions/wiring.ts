@@ -37,7 +37,7 @@ export const tunables: () => Tunables = once(() => readTunables());
 /** The Redis adapters, sharing the process's one client (connected on first use). */
 export const redis = once(async () => redisAdapters(await sharedRedis()));
 
-export const rateLimiter = async () => (await redis()).rateLimiter;
+export const frameGate = async () => (await redis()).frameGate;
 
 export const publisher = once(
   () => new KinesisPublisher(sharedKinesisClient(), requireEnv(ENV.locationStream)),

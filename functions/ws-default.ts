@@ -1,5 +1,5 @@
 // $default: frames that are not JSON, too large, or name no known action (rate-limited first).
 import { wsDefaultRoute } from "./middleware/ws.ts";
-import { rateLimiter } from "./wiring.ts";
+import { frameGate } from "./wiring.ts";
 
-export const handler = wsDefaultRoute(rateLimiter);
+export const handler = wsDefaultRoute(frameGate);

@@ -1,10 +1,10 @@
 // init: announce the position, follow every friend, reply with the nearby-friends snapshot.
 import { init } from "./app/session.ts";
 import { reply, wsRoute } from "./middleware/ws.ts";
-import { rateLimiter, sessionWiring } from "./wiring.ts";
+import { frameGate, sessionWiring } from "./wiring.ts";
 
 const deps = sessionWiring();
 
-export const handler = wsRoute("init", rateLimiter, async ({ frame, caller }) =>
+export const handler = wsRoute("init", frameGate, async ({ frame, caller }) =>
   reply("init", frame.requestId, await init(await deps(), { ...frame, ...caller })),
 );

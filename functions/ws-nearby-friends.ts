@@ -1,11 +1,11 @@
 // nearbyFriends: the next page of the snapshot.
 import { nextPage } from "./app/session.ts";
 import { reply, wsRoute } from "./middleware/ws.ts";
-import { rateLimiter, sessionWiring } from "./wiring.ts";
+import { frameGate, sessionWiring } from "./wiring.ts";
 
 const deps = sessionWiring();
 
-export const handler = wsRoute("nearbyFriends", rateLimiter, async ({ frame, caller }) =>
+export const handler = wsRoute("nearbyFriends", frameGate, async ({ frame, caller }) =>
   reply(
     "nearbyFriends",
     frame.requestId,

@@ -1,11 +1,11 @@
 // subscribe: follow one friend.
 import { subscribe } from "./app/session.ts";
 import { reply, wsRoute } from "./middleware/ws.ts";
-import { rateLimiter, sessionWiring } from "./wiring.ts";
+import { frameGate, sessionWiring } from "./wiring.ts";
 
 const deps = sessionWiring();
 
-export const handler = wsRoute("subscribe", rateLimiter, async ({ frame, caller }) =>
+export const handler = wsRoute("subscribe", frameGate, async ({ frame, caller }) =>
   reply("subscribed", frame.requestId, {
     friendId: frame.friendId,
     friend: await subscribe(await deps(), caller.userId, caller.connectionId, frame.friendId),

@@ -1,11 +1,11 @@
 // unsubscribe: stop following one friend.
 import { unsubscribe } from "./app/session.ts";
 import { reply, wsRoute } from "./middleware/ws.ts";
-import { rateLimiter, sessionWiring } from "./wiring.ts";
+import { frameGate, sessionWiring } from "./wiring.ts";
 
 const deps = sessionWiring();
 
-export const handler = wsRoute("unsubscribe", rateLimiter, async ({ frame, caller }) => {
+export const handler = wsRoute("unsubscribe", frameGate, async ({ frame, caller }) => {
   await unsubscribe(await deps(), caller.userId, caller.connectionId, frame.friendId);
   return reply("unsubscribed", frame.requestId, { friendId: frame.friendId });
 });

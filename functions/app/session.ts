@@ -69,6 +69,9 @@ export interface InitResult extends Page {
 export async function init(deps: SessionDeps, input: InitInput): Promise<InitResult> {
   // Read before any write, so that a failing friendships table leaves nothing half done.
   const friendIds = await deps.friends.friendIds(input.userId);
+  // `init` (re)registers the connection: after Redis lost its state, this is how a client's
+  // session comes back (the frame gate told it to send `init`).
+  await deps.connections.add(input.userId, input.connectionId, deps.now());
   const written = await recordLocation(deps, input);
   await deps.audience.subscribe(input.userId, input.connectionId, friendIds);
   const all = await nearbyFriends(snapshotDeps(deps), input.userId, input, friendIds);

@@ -8,6 +8,7 @@ export type ErrorCode =
   | "not_friends"
   | "rate_limited"
   | "unavailable"
+  | "init_required"
   | "internal"
   | "unauthorized"
   | "forbidden"
@@ -70,6 +71,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   not_friends: 403,
   rate_limited: 429,
   unavailable: 503,
+  init_required: 409,
   internal: 500,
   unauthorized: 401,
   forbidden: 403,

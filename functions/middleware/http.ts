@@ -1,6 +1,7 @@
 // The HTTP API's handler stack: `middy(@middy/http-router)` with observability, the protocol's error
 // envelope and the caller (the JWT authorizer's `sub`). Route handlers hold only their use case;
-// `parseBody` and `userIdParam` validate at the edge with messages that name the field.
+// `parseBody` and `userIdParam` validate at the edge with messages that name the field. The error
+// envelope is ours, not @middy/http-error-handler's: the protocol's body is {"error":{code,message}}.
 import middy, { type MiddlewareObj } from "@middy/core";
 import httpRouterHandler, { type Method } from "@middy/http-router";
 import type {

@@ -1,6 +1,7 @@
 // The stream consumers' handler stack: Kinesis batches decoded once into records (a record this
 // version cannot read is logged and skipped: retrying it would block the shard and never succeed),
-// and every record reported back as a batch item failure counted as `FailedRecords`.
+// and every record reported back as a batch item failure counted as `FailedRecords`. Ours, not
+// @middy/event-normalizer: that one throws on a record it cannot parse, which would block the shard.
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";

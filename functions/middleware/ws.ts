@@ -1,15 +1,15 @@
 // The WebSocket routes' handler stack. A route is `middy(handler)` with, in order: observability,
-// error replies, the caller, the frame read once, the per-connection rate limit (every route,
-// ping and $default included), then the frame validated for the route's action. The handler body
-// holds only its use case. Our own middlewares, not @middy/ws-*: the protocol's error frames and
-// its rate limit are ours.
+// error replies, the caller, the frame read once, the frame gate (the per-connection rate limit on
+// every route, ping and $default included, and the session check), then the frame validated for
+// the route's action. The handler body holds only its use case. Our own middlewares, not
+// @middy/ws-*: the protocol's error frames, rate limit and session check are ours.
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
 import type { Action } from "../domain/frames.ts";
 import { describeError, logger } from "../observability.ts";
 import { clientErrorOf } from "./errors.ts";
+import { type FrameGate, frameGate } from "./frame-gate.ts";
 import { observe } from "./observability.ts";
-import { type RateLimiter, rateLimit } from "./rate-limit.ts";
 import {
   caller,
   type FrameEvent,
@@ -45,32 +45,34 @@ export const wsErrorReplies = (): MiddlewareObj<WsEvent & WsRead, WsResult> => (
   },
 });
 
+/** The frame stack every route that receives frames shares, `$default` included. */
+const frameStack = (gate: () => Promise<FrameGate>, action: Action | null) => [
+  ...observe(),
+  wsErrorReplies(),
+  caller(),
+  readFrame(),
+  // `init` (re)creates the session and $default answers what it cannot read: neither needs one.
+  frameGate(gate, { sessionRequired: action !== null && action !== "init" }),
+  validFrame(action),
+];
+
 /** A frame route: `run` gets the caller and the valid frame and returns the reply (or nothing). */
 export function wsRoute<A extends Action>(
   action: A,
-  limiter: () => Promise<RateLimiter>,
+  gate: () => Promise<FrameGate>,
   run: (event: FrameEvent<A>) => Promise<WsResult>,
 ): WsHandler {
-  return middy<FrameEvent<A>, WsResult>(run)
-    .use(observe())
-    .use(wsErrorReplies())
-    .use(caller())
-    .use(readFrame())
-    .use(rateLimit(limiter))
-    .use(validFrame(action)) as unknown as WsHandler;
+  return middy<FrameEvent<A>, WsResult>(run).use(frameStack(gate, action)) as unknown as WsHandler;
 }
 
 /** `$default`: frames that are not JSON, too large, or name no known action (after the rate limit). */
-export function wsDefaultRoute(limiter: () => Promise<RateLimiter>): WsHandler {
-  return middy<WsEvent & WsRead, WsResult>(async () => {
-    throw new Error("validFrame lets no frame through to $default");
-  })
-    .use(observe())
-    .use(wsErrorReplies())
-    .use(caller())
-    .use(readFrame())
-    .use(rateLimit(limiter))
-    .use(validFrame(null)) as unknown as WsHandler;
+export function wsDefaultRoute(gate: () => Promise<FrameGate>): WsHandler {
+  const unreachable = async (): Promise<WsResult> => {
+    throw new Error("validFrame(null) lets no frame through to $default");
+  };
+  return middy<WsEvent & WsRead, WsResult>(unreachable).use(
+    frameStack(gate, null),
+  ) as unknown as WsHandler;
 }
 
 /**

@@ -31,6 +31,7 @@ const management = mockClient(ApiGatewayManagementApiClient);
 let redis: Redis;
 let handlers: {
   location: WsHandler;
+  unregisteredLocation: WsHandler;
   init: WsHandler;
   fanout: StreamHandler;
   history: StreamHandler;
@@ -86,8 +87,14 @@ beforeAll(async () => {
     POWERTOOLS_METRICS_DISABLED: "false",
   });
   redis = new Redis(inject("redisUrl"));
+  const location = (await import("../../functions/ws-location.ts")).handler;
   handlers = {
-    location: (await import("../../functions/ws-location.ts")).handler,
+    // As after $connect: the connection's session exists (the frame gate checks it).
+    location: async (e) => {
+      await redis.hset(`cx:{${e.requestContext.connectionId}}`, "userId", "x");
+      return location(e);
+    },
+    unregisteredLocation: location,
     init: (await import("../../functions/ws-init.ts")).handler,
     fanout: (await import("../../functions/stream-fanout.ts")).handler,
     history: (await import("../../functions/stream-history.ts")).handler,
@@ -190,6 +197,20 @@ describe("location handler", () => {
     });
     expect(kinesis).toHaveReceivedCommandTimes(PutRecordCommand, 1);
     expect(await redis.hget(`loc:{${alice}}`, "lat")).toBe(String(newer.lat));
+  });
+
+  it("tells a connection whose session Redis lost to send init, storing nothing", async () => {
+    const alice = uid("alice");
+    const res = await handlers.unregisteredLocation(
+      wsEvent("location", alice, { action: "location", ...HOME, requestId: "r1" }),
+    );
+    expect(JSON.parse(res.body ?? "{}")).toMatchObject({
+      type: "error",
+      requestId: "r1",
+      code: "init_required",
+    });
+    expect(await redis.exists(`loc:{${alice}}`)).toBe(0);
+    expect(kinesis).toHaveReceivedCommandTimes(PutRecordCommand, 0);
   });
 
   it("answers a bad frame without touching Redis or Kinesis", async () => {

@@ -3,8 +3,8 @@
 import { RedisAudience } from "./audience.ts";
 import type { RedisClient } from "./client.ts";
 import { RedisConnectionRegistry } from "./connections.ts";
+import { RedisFrameGate } from "./frame-gate.ts";
 import { RedisPositionStore } from "./positions.ts";
-import { RedisRateLimiter } from "./rate-limiter.ts";
 import { RedisSettingsCache } from "./settings-cache.ts";
 
 export function redisAdapters(client: RedisClient) {
@@ -13,7 +13,7 @@ export function redisAdapters(client: RedisClient) {
     connections: new RedisConnectionRegistry(client),
     audience: new RedisAudience(client),
     settingsCache: new RedisSettingsCache(client),
-    rateLimiter: new RedisRateLimiter(client),
+    frameGate: new RedisFrameGate(client),
   };
 }
 

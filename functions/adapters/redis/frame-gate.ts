@@ -1,39 +1,41 @@
-// The per-connection frame counter (`rl:{connectionId}`): a fixed window counted in Redis, so every
-// Lambda instance serving the connection shares the count. One script, so the window's expiry is
-// set by the same atomic step that creates the key: a counter can never be left without one.
+// The per-connection frame counter (`rl:{connectionId}`) and session check (`cx:{connectionId}`) in
+// one script: a fixed window counted in Redis, so every Lambda instance serving the connection
+// shares the count, with the window's expiry set by the same atomic step that creates the key (a
+// counter can never be left without one).
 import type { Result } from "ioredis";
 import { FRAMES_PER_WINDOW, RATE_WINDOW_MS } from "../../domain/limits.ts";
-import type { RateLimiter } from "../../middleware/rate-limit.ts";
+import type { Admission, FrameGate } from "../../middleware/frame-gate.ts";
 import type { RedisClient } from "./client.ts";
 import { keys } from "./keys.ts";
 
-/** KEYS[1] rl:{connectionId}; ARGV windowMs. Returns the frame count of the current window. */
-const COUNT_FRAME_LUA = `
+/** KEYS[1] rl:{c}, KEYS[2] cx:{c}; ARGV windowMs. Returns {frames in this window, cx exists}. */
+const ADMIT_FRAME_LUA = `
 local n = redis.call('INCR', KEYS[1])
 if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
+return {n, redis.call('EXISTS', KEYS[2])}
 `;
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    nfCountFrame(key: string, windowMs: string): Result<number, Context>;
+    nfAdmitFrame(rl: string, cx: string, windowMs: string): Result<[number, number], Context>;
   }
 }
 
-export class RedisRateLimiter implements RateLimiter {
+export class RedisFrameGate implements FrameGate {
   constructor(
     private readonly redis: RedisClient,
     private readonly limit = FRAMES_PER_WINDOW,
     private readonly windowMs = RATE_WINDOW_MS,
   ) {
-    redis.defineCommand("nfCountFrame", { numberOfKeys: 1, lua: COUNT_FRAME_LUA });
+    redis.defineCommand("nfAdmitFrame", { numberOfKeys: 2, lua: ADMIT_FRAME_LUA });
   }
 
-  async allow(connectionId: string): Promise<boolean> {
-    const count = await this.redis.nfCountFrame(
+  async admit(connectionId: string): Promise<Admission> {
+    const [count, known] = await this.redis.nfAdmitFrame(
       keys.rateLimit(connectionId),
+      keys.connection(connectionId),
       String(this.windowMs),
     );
-    return count <= this.limit;
+    return { allowed: count <= this.limit, known: known === 1 };
   }
 }
