@@ -9,7 +9,7 @@ import type { Cluster } from "ioredis";
 import { redisAdapters } from "../functions/adapters/redis/adapters.ts";
 import { connectRedis, type RedisClient } from "../functions/adapters/redis/client.ts";
 import { keys } from "../functions/adapters/redis/keys.ts";
-import { fanOut } from "../functions/app/fanout.ts";
+import { type FanoutDeps, fanOut } from "../functions/app/fanout.ts";
 import type { Notifier, PostResult } from "../functions/app/ports.ts";
 import { DEFAULT_TUNABLES } from "../functions/config.ts";
 import type { PositionEvent } from "../functions/domain/events.ts";
@@ -171,6 +171,18 @@ async function main() {
       },
       cache: store.settingsCache,
     };
+    const engineDeps = (notifier: Notifier): FanoutDeps => ({
+      audience: store.audience,
+      positions: store.positions,
+      connections: store.connections,
+      telemetry: noTelemetry,
+      settings,
+      notifier,
+      publisher: { publish: async () => undefined },
+      config,
+      now: Date.now,
+      concurrency: 32,
+    });
     const rows: Record<string, number>[] = [];
     const profiler = process.env.BENCH_PROFILE ? await startProfile() : null;
     let totalRecords = 0;
@@ -188,21 +200,7 @@ async function main() {
         const notifier = new CountingNotifier();
         const before = writes();
         const t0 = performance.now();
-        await fanOut(
-          {
-            audience: store.audience,
-            positions: store.positions,
-            connections: store.connections,
-            telemetry: noTelemetry,
-            settings,
-            notifier,
-            publisher: { publish: async () => undefined },
-            config,
-            now: Date.now,
-            concurrency: 32,
-          },
-          records,
-        );
+        await fanOut(engineDeps(notifier), records);
         ms += performance.now() - t0;
         const rt = writes() - before;
         roundTrips += rt;
@@ -246,21 +244,7 @@ async function main() {
       const records = naiveBatch
         .slice(i, i + largest)
         .map((r) => ({ ...r, event: { ...r.event, at: Date.now() } }));
-      await fanOut(
-        {
-          audience: store.audience,
-          positions: store.positions,
-          connections: store.connections,
-          telemetry: noTelemetry,
-          settings,
-          notifier: engineNotifier,
-          publisher: { publish: async () => undefined },
-          config,
-          now: Date.now,
-          concurrency: 32,
-        },
-        records,
-      );
+      await fanOut(engineDeps(engineNotifier), records);
     }
     const engineSameMs = performance.now() - e0;
     const engineSamePerSecond = naiveRecords / (engineSameMs / 1000);
