@@ -131,6 +131,7 @@ export const ENV = {
   redisUrl: "REDIS_URL",
   redisCluster: "REDIS_CLUSTER",
   redisAuthSecretArn: "REDIS_AUTH_SECRET_ARN",
+  redisCommandTimeoutMs: "REDIS_COMMAND_TIMEOUT_MS",
   usersTable: "USERS_TABLE",
   friendshipsTable: "FRIENDSHIPS_TABLE",
   historyTable: "HISTORY_TABLE",

@@ -1,5 +1,6 @@
 // The local HTTP API: the routes of functions/routes.ts behind a JWT check (as API Gateway's JWT
-// authorizer does), plus the local-only endpoints GET /health, POST /dev/token and the JWKS.
+// authorizer does), plus the local-only endpoints: GET /health, POST /dev/token, the JWKS, and the
+// fault injections POST /dev/lose-connections and POST /dev/redis/restart.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { USER_ID_PATTERN } from "../functions/domain/frames.ts";
@@ -13,6 +14,10 @@ export interface HttpApiHandlers {
   issueToken(userId: string, displayName: string | null): Promise<string>;
   /** Drop a user's WebSocket connections without $disconnect (tests of dead-connection cleanup). */
   loseConnections(userId: string): number;
+  /** Each component's state, for GET /health. */
+  health(): Promise<Record<string, "ok" | "down">>;
+  /** Kill Redis and start an empty one on the same port (fault-injection tests). */
+  restartRedis(downMs: number): Promise<void>;
   jwks: object;
 }
 
@@ -94,11 +99,14 @@ export async function startHttpApi(
     const method = req.method ?? "GET";
     const h = handlers();
     if (method === "GET" && url.pathname === "/health") {
-      return h ? send(res, 200, { status: "ok" }) : send(res, 503, { status: "starting" });
+      if (!h) return send(res, 503, { status: "starting" });
+      const components = await h.health();
+      const ok = Object.values(components).every((c) => c === "ok");
+      return send(res, ok ? 200 : 503, { status: ok ? "ok" : "degraded", components });
     }
     if (!h) return error(res, 503, "unavailable", "the local stack is starting");
     const body = await readBody(req);
-    if (body === null) return error(res, 413, "invalid_request", "the body is too large");
+    if (body === null) return error(res, 413, "payload_too_large", "the body is over 1 MB");
 
     if (method === "GET" && url.pathname === "/.well-known/jwks.json")
       return send(res, 200, h.jwks);
@@ -108,6 +116,13 @@ export async function startHttpApi(
       if (!USER_ID_PATTERN.test(userId))
         return error(res, 400, "invalid_request", "userId must be a user id");
       return send(res, 200, { lost: h.loseConnections(userId) });
+    }
+    if (method === "POST" && url.pathname === "/dev/redis/restart") {
+      const downMs = Number(url.searchParams.get("downMs") ?? "0");
+      if (!Number.isInteger(downMs) || downMs < 0 || downMs > 60_000)
+        return error(res, 400, "invalid_request", "downMs must be an integer from 0 to 60000");
+      await h.restartRedis(downMs);
+      return send(res, 200, { restarted: "redis", downMs });
     }
 
     compiled ??= compileRoutes(Object.keys(h.routes));

@@ -20,13 +20,13 @@ export function redisServerBinary(): string | null {
 export interface RedisProcess {
   port: number;
   url: string;
+  /** Kill the server (SIGKILL: no clean shutdown, as a crashed node), and start a new, empty one on
+   * the same port after `downMs` — what a failover or node replacement looks like to clients. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startRedis(extraArgs: string[] = []): Promise<RedisProcess> {
-  const bin = redisServerBinary();
-  if (!bin) throw new Error(REDIS_MISSING);
-  const port = await freePort();
+function spawnRedis(bin: string, port: number, extraArgs: string[]): Promise<ChildProcess> {
   const child: ChildProcess = spawn(
     bin,
     [
@@ -44,7 +44,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisProcess
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<ChildProcess>((resolve, reject) => {
     let output = "";
     const timer = setTimeout(
       () => reject(new Error(`redis-server did not start:\n${output}`)),
@@ -54,7 +54,11 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisProcess
       output += chunk.toString();
       if (output.includes("Ready to accept connections")) {
         clearTimeout(timer);
-        resolve();
+        child.stdout?.removeAllListeners("data");
+        child.stderr?.removeAllListeners("data");
+        child.stdout?.resume();
+        child.stderr?.resume();
+        resolve(child);
       }
     };
     child.stdout?.on("data", onData);
@@ -64,19 +68,29 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisProcess
       reject(new Error(`redis-server exited with code ${code}:\n${output}`));
     });
   });
-  child.stdout?.removeAllListeners("data");
-  child.stderr?.removeAllListeners("data");
-  child.stdout?.resume();
-  child.stderr?.resume();
+}
+
+const ended = (child: ChildProcess, signal: NodeJS.Signals): Promise<void> =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill(signal);
+  });
+
+export async function startRedis(extraArgs: string[] = []): Promise<RedisProcess> {
+  const bin = redisServerBinary();
+  if (!bin) throw new Error(REDIS_MISSING);
+  const port = await freePort();
+  let child = await spawnRedis(bin, port, extraArgs);
   return {
     port,
     url: `redis://${HOST}:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
+    restart: async (downMs = 0) => {
+      await ended(child, "SIGKILL");
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      child = await spawnRedis(bin, port, extraArgs);
+    },
+    stop: () => ended(child, "SIGTERM"),
   };
 }
 

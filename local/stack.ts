@@ -7,6 +7,7 @@ import type {
   APIGatewayRequestAuthorizerEvent,
   Context,
 } from "aws-lambda";
+import { Redis } from "ioredis";
 import type { TokenVerifier } from "../functions/adapters/jwt-verifier.ts";
 import type { HttpEvent, HttpResult } from "../functions/middleware/http.ts";
 import type { WsEvent, WsResult } from "../functions/middleware/ws.ts";
@@ -49,6 +50,42 @@ async function load<H>(entry: string): Promise<H> {
 
 const defaultLog = (msg: string, detail: object = {}) =>
   console.error(JSON.stringify({ level: "warn", source: "local-stack", msg, ...detail }));
+
+/** GET /health: Redis answers PING on a connection of its own, the emulators answer HTTP. */
+async function componentHealth(
+  redisUrl: string,
+  emulators: { dynamodbEndpoint: string; kinesisEndpoint: string },
+): Promise<Record<string, "ok" | "down">> {
+  const http = (url: string) =>
+    fetch(url, { signal: AbortSignal.timeout(500) }).then(
+      () => "ok" as const,
+      () => "down" as const,
+    );
+  const redisState = async () => {
+    const probe = new Redis(redisUrl, {
+      lazyConnect: true,
+      connectTimeout: 500,
+      commandTimeout: 500,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    probe.on("error", () => undefined);
+    try {
+      await probe.connect();
+      return (await probe.ping()) === "PONG" ? ("ok" as const) : ("down" as const);
+    } catch {
+      return "down" as const;
+    } finally {
+      probe.disconnect();
+    }
+  };
+  const [redis, dynamodb, kinesis] = await Promise.all([
+    redisState(),
+    http(emulators.dynamodbEndpoint),
+    http(emulators.kinesisEndpoint),
+  ]);
+  return { redis, dynamodb, kinesis };
+}
 
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const log = opts.log ?? defaultLog;
@@ -131,6 +168,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       verify: (token) => verifier.verify(token),
       jwks: issuer.jwks,
       loseConnections: (userId) => ws.loseConnections(userId),
+      health: () => componentHealth(redis.url, emulators),
+      restartRedis: (downMs) => redis.restart(downMs),
       issueToken: async (userId, displayName) => {
         await usersRepo().createIfMissing({ userId, displayName: displayName ?? userId });
         return issuer.sign(userId);

@@ -159,7 +159,13 @@ export async function startWsGateway(
         } as unknown as WsEvent)
       : { statusCode: 200 };
     if (!result || result.statusCode < 200 || result.statusCode > 299) {
-      return rejectUpgrade(socket, result?.statusCode === 403 ? 403 : 500, "Connection refused");
+      // API Gateway answers the handshake with the status the $connect integration returned.
+      const status = result?.statusCode ?? 500;
+      return rejectUpgrade(
+        socket,
+        status >= 400 && status <= 599 ? status : 500,
+        "Connection refused",
+      );
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const c: Connection = { ...conn, ws, lastActiveAt: Date.now(), queue: Promise.resolve() };

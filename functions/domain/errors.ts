@@ -110,7 +110,10 @@ export function isDependencyFailure(err: unknown): boolean {
   if (typeof e.name === "string" && TRANSIENT_NAMES.test(e.name)) return true;
   if (e.$metadata !== undefined && e.$fault === "server") return true;
   return (
-    typeof e.message === "string" && /^Connection is closed|^Stream isn't writeable/.test(e.message)
+    typeof e.message === "string" &&
+    /^Connection is closed|^Stream isn't writeable|^Command timed out|^Reached the max retries/.test(
+      e.message,
+    )
   );
 }
 

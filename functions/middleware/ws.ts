@@ -5,6 +5,7 @@
 // @middy/ws-*: the protocol's error frames, rate limit and session check are ours.
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
+import { toClientError } from "../domain/errors.ts";
 import type { Action } from "../domain/frames.ts";
 import { describeError, logger } from "../observability.ts";
 import { clientErrorOf } from "./errors.ts";
@@ -77,7 +78,8 @@ export function wsDefaultRoute(gate: () => Promise<FrameGate>): WsHandler {
 
 /**
  * `$connect` and `$disconnect`: the caller and observability; a failure is logged with the caller's
- * keys. `$connect` answers 500 (API Gateway refuses the handshake); `$disconnect` rethrows.
+ * keys. `$connect` answers 503 or 500 (API Gateway refuses the handshake with that status);
+ * `$disconnect` rethrows.
  */
 export function wsLifecycle(
   route: "$connect" | "$disconnect",
@@ -86,7 +88,11 @@ export function wsLifecycle(
   const failures: MiddlewareObj<WsEvent, WsResult> = {
     onError: (request) => {
       logger.error(`${route} failed`, describeError(request.error));
-      if (route === "$connect") request.response = { statusCode: 500 };
+      // A refused handshake: 503 when a dependency is down (the client retries with backoff).
+      if (route === "$connect") {
+        const { code } = toClientError(request.error);
+        request.response = { statusCode: code === "unavailable" ? 503 : 500 };
+      }
     },
   };
   type LifecycleEvent = WsEvent & WsRead & { caller: { userId: string; connectionId: string } };

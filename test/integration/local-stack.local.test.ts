@@ -11,7 +11,10 @@ afterEach(() => sessions.closeAll());
 describe("local stack", () => {
   it("reports health", async () => {
     const res = await http("GET", "/health");
-    expect(res).toEqual({ status: 200, body: { status: "ok" } });
+    expect(res).toEqual({
+      status: 200,
+      body: { status: "ok", components: { redis: "ok", dynamodb: "ok", kinesis: "ok" } },
+    });
   });
 
   it("cleans up a connection lost without $disconnect on its first GoneException", async () => {
