@@ -15,7 +15,6 @@ import { DEFAULT_TUNABLES } from "../functions/config.ts";
 import type { PositionEvent } from "../functions/domain/events.ts";
 import type { StreamRecord } from "../functions/domain/fanout-plan.ts";
 import { haversineM } from "../functions/domain/geo.ts";
-import { MAX_RECORD_AGE_MS } from "../functions/domain/limits.ts";
 import { DEFAULT_SETTINGS } from "../functions/domain/settings.ts";
 import { startRedis, startRedisCluster } from "../local/redis-server.ts";
 import { loadPopulation, offset, prng } from "./population.ts";
@@ -41,7 +40,7 @@ const naiveRecords = env("BENCH_NAIVE_RECORDS", 1000);
 const clusterMode = process.env.BENCH_CLUSTER === "1";
 /** The engine's own figures: the telemetry it reports is not what is measured here. */
 const noTelemetry = { count: () => undefined, milliseconds: () => undefined };
-const config = { ...DEFAULT_TUNABLES, maxAgeMs: MAX_RECORD_AGE_MS };
+const config = DEFAULT_TUNABLES;
 
 /** Counts writes to the Redis sockets: with pipelining, one write per node per round trip. */
 function socketWriteCounter(redis: RedisClient): () => number {
@@ -179,6 +178,9 @@ async function main() {
       settings,
       notifier,
       publisher: { publish: async () => undefined },
+      // The engine's own speed: no shared budget (it is one INCRBY a batch in production).
+      budget: { take: async (n: number) => n },
+      sleep: async () => undefined,
       config,
       now: Date.now,
       concurrency: 32,

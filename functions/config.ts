@@ -105,6 +105,15 @@ export const TUNABLES = {
     integer: true,
     meaning: "PostToConnection calls one fan-out invocation keeps in flight",
   },
+  pushBudgetPerS: {
+    env: "PUSH_BUDGET_PER_S",
+    context: "pushBudgetPerS",
+    default: 5000,
+    min: 1,
+    integer: true,
+    meaning:
+      "pushes per second all fan-out invocations share (the account's API Gateway quota, 10 000 requests/s by default, is shared by @connections calls)",
+  },
 } as const satisfies Record<string, TunableSpec>;
 
 export type TunableName = keyof typeof TUNABLES;

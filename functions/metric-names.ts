@@ -21,11 +21,12 @@ export const APP_METRICS = {
   FanoutFriendUpdates: { unit: "Count", meaning: "friend updates the pushes carried" },
   FanoutStaleDropped: {
     unit: "Count",
-    meaning: "records dropped as superseded or older than 30 s",
+    meaning:
+      "records with nothing left to deliver: their mover's newest position went out already, or the mover is offline (or back online after an offline record)",
   },
   FanoutLagMs: {
     unit: "Milliseconds",
-    meaning: "now minus the record's server time, at post time, per record pushed",
+    meaning: "now minus the pushed position's server time, at post time, one value per position",
   },
   GoneConnections: { unit: "Count", meaning: "connections the Management API reported gone" },
   FailedRecords: {

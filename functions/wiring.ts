@@ -12,10 +12,10 @@ import { KinesisPublisher } from "./adapters/kinesis-publisher.ts";
 import { powertoolsTelemetry } from "./adapters/powertools-telemetry.ts";
 import { redisAdapters } from "./adapters/redis/adapters.ts";
 import { sharedRedis } from "./adapters/redis/client.ts";
+import { RedisPushBudget } from "./adapters/redis/push-budget.ts";
 import type { FanoutDeps } from "./app/fanout.ts";
 import type { SessionDeps } from "./app/session.ts";
 import { ENV, readTunables, requireEnv, type Tunables } from "./config.ts";
-import { MAX_RECORD_AGE_MS } from "./domain/limits.ts";
 import { logger } from "./observability.ts";
 
 const once = <T>(make: () => T): (() => T) => {
@@ -93,8 +93,9 @@ export function fanoutWiring(): () => Promise<FanoutDeps> {
     users: usersRepo(),
     notifier: notifier(),
     publisher: publisher(),
-    config: { radiusM: t.radiusM, leaveMarginM: t.leaveMarginM, maxAgeMs: MAX_RECORD_AGE_MS },
+    config: { radiusM: t.radiusM, leaveMarginM: t.leaveMarginM },
     concurrency: t.postConcurrency,
+    budgetPerS: t.pushBudgetPerS,
   };
   return async () => {
     const r = await redis();
@@ -105,8 +106,10 @@ export function fanoutWiring(): () => Promise<FanoutDeps> {
       settings: { users: base.users, cache: r.settingsCache },
       notifier: base.notifier,
       publisher: base.publisher,
+      budget: new RedisPushBudget(r.client, base.budgetPerS, now),
       config: base.config,
       now,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       concurrency: base.concurrency,
       telemetry: powertoolsTelemetry,
     };

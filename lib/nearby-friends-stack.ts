@@ -57,8 +57,9 @@ const STREAM_FAILURE_HANDLING = {
   bisectBatchOnError: true,
   reportBatchItemFailures: true,
   retryAttempts: 5,
-  // The fan-out drops positions older than 30 s anyway; retrying them longer only delays the shard.
-  maxRecordAge: Duration.seconds(60),
+  // No maximum record age: an old record is no harm to the fan-out (it only triggers a push of the
+  // mover's newest position, once) and history must not be skipped; a poison batch ends in the DLQ
+  // through the retry limit instead.
 } as const;
 
 const pascal = (entry: string): string =>

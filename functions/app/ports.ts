@@ -92,12 +92,25 @@ export interface Audience {
   setNearbyFlags(changes: readonly FlagChange[]): Promise<void>;
   /** Stop every connection of `viewer` following `friend`; returns those that showed `friend` nearby. */
   unlink(viewer: string, friend: string): Promise<string[]>;
-  /** Fan-out: each mover's subscribers, last published time and cached settings. */
+  /** Fan-out: each mover's subscribers, newest published position, what of it went out already,
+   * and cached settings. */
   moverStates(userIds: readonly string[]): Promise<Map<string, MoverAudience>>;
+  /** Fan-out: these movers' published positions (user, at) went out to their subscribers. */
+  markFanned(entries: readonly (readonly [string, number])[]): Promise<void>;
   /** Remove subscriptions whose connection is gone: [followed user, subscriber]. */
   removeSubscriptions(
     pairs: readonly (readonly [string, Pick<Subscriber, "connectionId" | "userId">])[],
   ): Promise<void>;
+}
+
+/**
+ * The budget of pushes (PostToConnection calls) all fan-out invocations share per second, so that
+ * the account's API Gateway request quota is never exceeded: under load, pushes wait, and the
+ * batches they wait behind grow (more friend updates per push), instead of calls being throttled.
+ */
+export interface PushBudget {
+  /** Take up to `wanted` pushes from the current second's budget; returns how many were granted. */
+  take(wanted: number): Promise<number>;
 }
 
 export interface SettingsCache {

@@ -1,5 +1,7 @@
-// Fan-out planning (docs/ARCHITECTURE.md, "Fan-out"), pure: stream records plus what Redis holds in, pushes and state
-// changes out. No I/O here, so every rule (latest wins, staleness, hysteresis, coalescing, privacy)
+// Fan-out planning (docs/ARCHITECTURE.md, "Fan-out"), pure: stream records plus what Redis holds in,
+// pushes and state changes out. A record is only the trigger: what is pushed is the mover's newest
+// published position as Redis holds it, so however late a record is processed, friends get the
+// latest position, once. No I/O here, so every rule (latest wins, hysteresis, coalescing, privacy)
 // is unit-tested directly.
 import type { LocationEvent } from "./events.ts";
 import type { LatLon } from "./geo.ts";
@@ -11,10 +13,7 @@ export interface StreamRecord {
   event: LocationEvent;
 }
 
-export interface FanoutConfig extends ProximityRule {
-  /** Records older than this (server time) are dropped: a late position is worse than none. */
-  maxAgeMs: number;
-}
+export type FanoutConfig = ProximityRule;
 
 export type Visibility = FriendVisibility;
 
@@ -38,10 +37,16 @@ export interface Subscriber {
   nearby: boolean;
 }
 
+export interface PublishedPosition extends LatLon {
+  at: number;
+}
+
 export interface MoverState {
   subscribers: readonly Subscriber[];
-  /** When the user's newest position was published; an older record has been superseded. */
-  publishedAt: number | undefined;
+  /** The user's newest published position (absent: offline, or erased). */
+  published: PublishedPosition | undefined;
+  /** The `at` of the newest published position already fanned out to the subscribers. */
+  fannedAt: number | undefined;
 }
 
 export interface Push {
@@ -56,26 +61,20 @@ export interface Push {
 
 export interface Plan {
   pushes: Push[];
-  /** Records skipped because a newer position of the same user was published already. */
-  superseded: number;
+  /** The movers whose published position went out: mark them fanned once their pushes succeed. */
+  fanned: { userId: string; at: number; sequenceNumber: string }[];
+  /** Records with nothing left to deliver: their mover's position had gone out already (or the
+   * mover is offline and an `offline` record follows, or came back after this `offline` one). */
+  stale: number;
 }
 
-/** A record older than `maxAgeMs` (server time) is dropped: a late position is worse than none. */
-export const isTooOld = (r: StreamRecord, now: number, maxAgeMs: number): boolean =>
-  now - r.event.at > maxAgeMs;
-
 /**
- * Latest record per user, in stream order of their last appearance. A record older than
- * `maxAgeMs` is dropped; so is one older than a record of the same user already seen.
+ * Latest record per user, in stream order of their last appearance: an older record of a user
+ * already seen is dropped.
  */
-export function latestPerUser(
-  records: readonly StreamRecord[],
-  now: number,
-  maxAgeMs: number,
-): StreamRecord[] {
+export function latestPerUser(records: readonly StreamRecord[]): StreamRecord[] {
   const latest = new Map<string, StreamRecord>();
   for (const r of records) {
-    if (isTooOld(r, now, maxAgeMs)) continue;
     const prev = latest.get(r.event.userId);
     if (prev && prev.event.at > r.event.at) continue;
     latest.delete(r.event.userId);
@@ -115,16 +114,24 @@ export function planFanout(input: PlanInput): Plan {
     return p;
   };
 
-  let superseded = 0;
+  let stale = 0;
+  const fanned: Plan["fanned"] = [];
   for (const { sequenceNumber, event } of input.records) {
     const mover = input.movers.get(event.userId);
     if (!mover) continue;
-    if (
-      event.kind === "position" &&
-      mover.publishedAt !== undefined &&
-      event.at < mover.publishedAt
-    ) {
-      superseded++;
+    const published = mover.published;
+    let position: PublishedPosition | undefined;
+    if (event.kind === "position") {
+      // Latest wins: the newest published position, unless it went out already.
+      if (!published || (mover.fannedAt !== undefined && published.at <= mover.fannedAt)) {
+        stale++;
+        continue;
+      }
+      position = published;
+      fanned.push({ userId: event.userId, at: published.at, sequenceNumber });
+    } else if (published && published.at > event.at) {
+      // Back online since this `offline` record: its position goes out with its own record.
+      stale++;
       continue;
     }
 
@@ -140,7 +147,7 @@ export function planFanout(input: PlanInput): Plan {
       const viewer = sub.userId;
       if (viewer === event.userId) continue;
       const wasNearby = sub.nearby;
-      if (event.kind === "offline") {
+      if (position === undefined) {
         if (wasNearby) away(sub);
         continue;
       }
@@ -151,9 +158,9 @@ export function planFanout(input: PlanInput): Plan {
       }
       const viewerAt = input.positions.get(viewer);
       if (!viewerAt) continue;
-      let shown: LatLon = event;
+      let shown: LatLon = position;
       if (seen === "approximate") {
-        approximate ??= shownPosition(event, "approximate");
+        approximate ??= shownPosition(position, "approximate");
         shown = approximate;
       }
       const d = distanceM(viewerAt, shown);
@@ -165,7 +172,7 @@ export function planFanout(input: PlanInput): Plan {
           lat: shown.lat,
           lon: shown.lon,
           distanceM: shownDistanceM(d),
-          at: event.at,
+          at: position.at,
           precision: seen,
         });
         p.sequenceNumbers.push(sequenceNumber);
@@ -175,5 +182,5 @@ export function planFanout(input: PlanInput): Plan {
       }
     }
   }
-  return { pushes: [...pushes.values()], superseded };
+  return { pushes: [...pushes.values()], fanned, stale };
 }

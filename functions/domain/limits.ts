@@ -6,9 +6,3 @@ export const MAX_FRAME_BYTES = 32 * 1024;
 /** Frames a connection may send in one rate window; more get `rate_limited` (every route). */
 export const FRAMES_PER_WINDOW = 10;
 export const RATE_WINDOW_MS = 1000;
-
-/**
- * The fan-out drops a record older than this (server time): by then the mover has sent a newer
- * one or its heartbeat, and a late position is worse than none.
- */
-export const MAX_RECORD_AGE_MS = 30_000;

@@ -54,8 +54,8 @@ const PERIOD = Duration.minutes(5);
 
 /**
  * Fan-out lag p99 (ms), over three consecutive minutes. Friends should see a move within a second
- * or two; at 5 s the map visibly trails reality, and well before positions reach the 30 s at which
- * the fan-out drops them as stale. Three minutes keep a single slow batch or cold start quiet.
+ * or two; at 5 s the map visibly trails reality (the fan-out never drops a latest position for age,
+ * so a backlog shows here). Three minutes keep a single slow batch or cold start quiet.
  */
 const FANOUT_LAG_P99_MS = 5_000;
 /**

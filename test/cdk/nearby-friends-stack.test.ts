@@ -737,7 +737,7 @@ describe("stream consumers", () => {
     BisectBatchOnFunctionError: true,
     FunctionResponseTypes: ["ReportBatchItemFailures"],
     MaximumRetryAttempts: 5,
-    MaximumRecordAgeInSeconds: 60,
+    MaximumRecordAgeInSeconds: Match.absent(),
     DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [Match.anyValue(), "Arn"] } } },
   };
 

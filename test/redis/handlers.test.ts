@@ -269,14 +269,27 @@ describe("fan-out handler", () => {
     );
     return { viewer, conn };
   }
-  const moved = (userId: string) => ({
-    v: 1,
-    kind: "position",
-    userId,
-    lat: HOME.lat + 0.01,
-    lon: HOME.lon,
-    at: Date.now(),
-  });
+  /** A mover's record, its position published in Redis (where the fan-out reads what to push). */
+  const moved = async (userId: string) => {
+    const event = {
+      v: 1,
+      kind: "position",
+      userId,
+      lat: HOME.lat + 0.01,
+      lon: HOME.lon,
+      at: Date.now(),
+    };
+    await redis.hset(
+      `loc:{${userId}}`,
+      "pubLat",
+      String(event.lat),
+      "pubLon",
+      String(event.lon),
+      "pubAt",
+      String(event.at),
+    );
+    return event;
+  };
 
   it("cleans up a connection the Management API reports gone, and tells friends its user is offline", async () => {
     const alice = uid("alice");
@@ -285,7 +298,7 @@ describe("fan-out handler", () => {
       .on(PostToConnectionCommand)
       .rejects(new GoneException({ message: "gone", $metadata: {} }));
     kinesis.on(PutRecordCommand).resolves({});
-    const res = await handlers.fanout(streamEvent(moved(alice)));
+    const res = await handlers.fanout(streamEvent(await moved(alice)));
     expect(res.batchItemFailures).toEqual([]);
     expect(management).toHaveReceivedCommandWith(PostToConnectionCommand, { ConnectionId: conn });
     expect(await redis.exists(`cx:{${conn}}`, `loc:{${viewer}}`)).toBe(0);
@@ -310,7 +323,7 @@ describe("fan-out handler", () => {
         }),
       )
       .resolves({});
-    const res = await handlers.fanout(streamEvent(moved(alice)));
+    const res = await handlers.fanout(streamEvent(await moved(alice)));
     expect(res.batchItemFailures).toEqual([]);
     expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 2);
     const sent = management.commandCalls(PostToConnectionCommand)[1]?.args[0].input;
@@ -328,7 +341,7 @@ describe("fan-out handler", () => {
     management
       .on(PostToConnectionCommand)
       .rejects(Object.assign(new Error("boom"), { $metadata: { httpStatusCode: 500 } }));
-    const event = streamEvent(moved(alice), moved(carol));
+    const event = streamEvent(await moved(alice), await moved(carol));
     const res = await handlers.fanout(event);
     expect(res.batchItemFailures).toEqual([
       { itemIdentifier: event.Records[0]?.kinesis.sequenceNumber },
@@ -337,7 +350,7 @@ describe("fan-out handler", () => {
 
   it("prints the batch's metrics as CloudWatch EMF: records, pushes, coalescing, staleness, lag, gone", async () => {
     // Prepare: one viewer follows alice and bob (one push, two updates); a second viewer follows
-    // alice on a connection that is gone; carol's record is older than 30 s.
+    // alice on a connection that is gone; carol's record has nothing to deliver (she is offline).
     const alice = uid("alice");
     const bob = uid("bob");
     const { viewer, conn } = await friendWatching(alice);
@@ -348,13 +361,19 @@ describe("fan-out handler", () => {
       .rejects(new GoneException({ message: "gone", $metadata: {} }));
     management.on(PostToConnectionCommand, { ConnectionId: conn }).resolves({});
     kinesis.on(PutRecordCommand).resolves({});
-    const stale = { ...moved(uid("carol")), at: Date.now() - 60_000 };
+    const offlineMover = {
+      v: 1,
+      kind: "position",
+      userId: uid("carol"),
+      lat: HOME.lat,
+      lon: HOME.lon,
+      at: Date.now() - 60_000,
+    };
+    const batch = streamEvent(await moved(alice), await moved(bob), offlineMover);
     const started = Date.now();
 
     // Act
-    const emf = await captureEmf(() =>
-      handlers.fanout(streamEvent(moved(alice), moved(bob), stale)),
-    );
+    const emf = await captureEmf(() => handlers.fanout(batch));
 
     // Assess
     const values = emfValues(emf);
@@ -379,7 +398,8 @@ describe("fan-out handler", () => {
     const alice = uid("alice");
     await friendWatching(alice);
     management.on(PostToConnectionCommand).rejects(new Error("boom"));
-    const emf = await captureEmf(() => handlers.fanout(streamEvent(moved(alice))));
+    const batch = streamEvent(await moved(alice));
+    const emf = await captureEmf(() => handlers.fanout(batch));
     expect(emfValues(emf).FailedRecords).toEqual([1]);
   });
 

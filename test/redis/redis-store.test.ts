@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type RedisAdapters, redisAdapters } from "../../functions/adapters/redis/adapters.ts";
+import { RedisPushBudget } from "../../functions/adapters/redis/push-budget.ts";
 import { geohashEncode } from "../../functions/domain/geo.ts";
 
 let redis: Redis;
@@ -220,5 +221,42 @@ describe("connections and subscriptions", () => {
     const after = await store.audience.moverStates([alice, carol]);
     expect([after.get(alice)?.subscribers, after.get(carol)?.subscribers]).toEqual([[], []]);
     expect(await redis.exists(`follows:{${conn}}`, `cx:{${conn}}`)).toBe(0);
+  });
+});
+
+describe("fan-out state", () => {
+  it("reads a mover's newest published position and raises the fanned-out mark only forward", async () => {
+    const u = uid("alice");
+    await write(u, HOME, T0);
+    const before = (await store.audience.moverStates([u])).get(u);
+    expect(before?.published).toEqual({ lat: HOME.lat, lon: HOME.lon, at: T0 });
+    expect(before?.fannedAt).toBeUndefined();
+
+    await store.audience.markFanned([[u, T0]]);
+    await store.audience.markFanned([[u, T0 - 5]]);
+    expect((await store.audience.moverStates([u])).get(u)?.fannedAt).toBe(T0);
+
+    // A later write keeps the mark; a user without a position gets none.
+    await write(u, { lat: HOME.lat + 0.01, lon: HOME.lon }, T0 + 1000);
+    const after = (await store.audience.moverStates([u])).get(u);
+    expect(after).toMatchObject({ fannedAt: T0, published: { at: T0 + 1000 } });
+    const nobody = uid("nobody");
+    await store.audience.markFanned([[nobody, T0]]);
+    expect(await redis.exists(`loc:{${nobody}}`)).toBe(0);
+  });
+});
+
+describe("push budget", () => {
+  it("grants at most the budget per second across takers, then again in the next second", async () => {
+    let now =
+      Math.floor(Date.now() / 1000) * 1000 + 100_000 + Math.floor(Math.random() * 1e6) * 1000;
+    const a = new RedisPushBudget(redis, 10, () => now);
+    const b = new RedisPushBudget(redis, 10, () => now);
+    expect(await a.take(6)).toBe(6);
+    expect(await b.take(6)).toBe(4);
+    expect(await a.take(3)).toBe(0);
+    now += 1000;
+    expect(await b.take(3)).toBe(3);
+    expect(await redis.ttl(`budget:{${Math.floor(now / 1000)}}`)).toBeGreaterThan(0);
   });
 });

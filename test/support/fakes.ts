@@ -22,6 +22,7 @@ import type {
   PositionStore,
   PostResult,
   PublishedMarker,
+  PushBudget,
   SettingsCache,
   StoredPosition,
   UserProfile,
@@ -35,7 +36,6 @@ import { DEFAULT_TUNABLES, type Tunables } from "../../functions/config.ts";
 import type { LocationEvent } from "../../functions/domain/events.ts";
 import type { FriendUpdate, StreamRecord, Subscriber } from "../../functions/domain/fanout-plan.ts";
 import type { LatLon } from "../../functions/domain/geo.ts";
-import { MAX_RECORD_AGE_MS } from "../../functions/domain/limits.ts";
 import { decideWrite, type PublishedPosition } from "../../functions/domain/movement.ts";
 import {
   DEFAULT_SETTINGS,
@@ -83,6 +83,32 @@ export class ManualClock {
   }
 }
 
+// ---- Push budget -------------------------------------------------------------------------------
+
+/** The shared push budget: `perSecond` pushes per second of the clock, as the Redis counter. */
+export class InMemoryPushBudget implements PushBudget {
+  private second = -1;
+  private used = 0;
+  readonly takes: { wanted: number; granted: number }[] = [];
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: Clock,
+  ) {}
+
+  async take(wanted: number): Promise<number> {
+    const second = Math.floor(this.now() / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.used = 0;
+    }
+    const granted = Math.max(0, Math.min(wanted, this.perSecond - this.used));
+    this.used += wanted;
+    this.takes.push({ wanted, granted });
+    return granted;
+  }
+}
+
 // ---- Positions ---------------------------------------------------------------------------------
 
 /** What `loc:{userId}` holds, plus the time its TTL runs out. */
@@ -95,6 +121,8 @@ export interface PositionEntry {
   ts?: number;
   tsConnectionId?: string;
   published?: PublishedPosition;
+  /** `fanAt`: the newest published position the fan-out sent out. */
+  fannedAt?: number;
   expiresAt: number;
 }
 
@@ -143,6 +171,7 @@ export class InMemoryPositions implements PositionStore {
       ...(w.accuracyM === undefined ? {} : { accuracyM: w.accuracyM }),
       ...(next.ts === undefined ? {} : { ts: next.ts, tsConnectionId: next.tsConnectionId }),
       ...(next.published === undefined ? {} : { published: next.published }),
+      ...(prev?.fannedAt === undefined ? {} : { fannedAt: prev.fannedAt }),
       expiresAt,
     });
     return {
@@ -209,9 +238,19 @@ export class InMemoryPositions implements PositionStore {
     return this.live(userId);
   }
 
-  /** `pubAt`, as the fan-out's mover-state script reads it. */
-  publishedAt(userId: string): number | undefined {
-    return this.live(userId)?.published?.at;
+  /** `pubLat`/`pubLon`/`pubAt` and `fanAt`, as the fan-out's mover-state script reads them. */
+  fanoutState(userId: string): { published?: PublishedPosition; fannedAt?: number } {
+    const e = this.live(userId);
+    return {
+      ...(e?.published === undefined ? {} : { published: { ...e.published } }),
+      ...(e?.fannedAt === undefined ? {} : { fannedAt: e.fannedAt }),
+    };
+  }
+
+  /** The mark-fanned script: raise `fanAt`, only while the position exists. */
+  markFanned(userId: string, at: number): void {
+    const e = this.live(userId);
+    if (e && (e.fannedAt === undefined || e.fannedAt < at)) e.fannedAt = at;
   }
 
   private live(userId: string): PositionEntry | undefined {
@@ -312,11 +351,16 @@ export class InMemoryAudience implements Audience {
       const settings = cached.get(u);
       out.set(u, {
         subscribers: [...(this.subs.get(u)?.values() ?? [])].map((s) => ({ ...s })),
-        publishedAt: this.deps.positions.publishedAt(u),
+        published: this.deps.positions.fanoutState(u).published,
+        fannedAt: this.deps.positions.fanoutState(u).fannedAt,
         ...(settings ? { settings } : {}),
       });
     }
     return out;
+  }
+
+  async markFanned(entries: readonly (readonly [string, number])[]): Promise<void> {
+    for (const [user, at] of entries) this.deps.positions.markFanned(user, at);
   }
 
   async removeSubscriptions(pairs: readonly (readonly [string, SubscriberKey])[]): Promise<void> {
@@ -655,6 +699,7 @@ export function world(options: WorldOptions = {}) {
   const users = new InMemoryUsers();
   const friendships = new InMemoryFriendships();
   const history = new InMemoryHistory();
+  const budget = new InMemoryPushBudget(tunables.pushBudgetPerS, now);
   const publisher = new RecordingPublisher();
   const notifier = new RecordingNotifier();
   const audience: InMemoryAudience = new InMemoryAudience({
@@ -684,12 +729,12 @@ export function world(options: WorldOptions = {}) {
     settings,
     notifier,
     publisher,
-    config: {
-      radiusM: tunables.radiusM,
-      leaveMarginM: tunables.leaveMarginM,
-      maxAgeMs: MAX_RECORD_AGE_MS,
-    },
+    config: { radiusM: tunables.radiusM, leaveMarginM: tunables.leaveMarginM },
+    budget,
     now,
+    sleep: async (ms) => {
+      clock.advance(ms);
+    },
     concurrency: tunables.postConcurrency,
     telemetry,
   };
@@ -717,6 +762,7 @@ export function world(options: WorldOptions = {}) {
     history,
     publisher,
     notifier,
+    budget,
     audience,
     connections,
     session,

@@ -3,7 +3,9 @@ import type { LocationEvent } from "../../functions/domain/events.ts";
 import {
   latestPerUser,
   type MoverState,
-  planFanout,
+  type PlanInput,
+  type PublishedPosition,
+  planFanout as planFanoutPure,
   type StreamRecord,
 } from "../../functions/domain/fanout-plan.ts";
 import { geohashEncode, haversineM, type LatLon } from "../../functions/domain/geo.ts";
@@ -11,7 +13,7 @@ import { geohashEncode, haversineM, type LatLon } from "../../functions/domain/g
 const NOW = 1_763_770_000_000;
 const HOME = { lat: 37.5665, lon: 126.978 };
 const north = (m: number): LatLon => ({ lat: HOME.lat + m / 111_195, lon: HOME.lon });
-const config = { radiusM: 8047, leaveMarginM: 500, maxAgeMs: 30_000 };
+const config = { radiusM: 8047, leaveMarginM: 500 };
 
 let seq = 0;
 const position = (userId: string, p: LatLon, at = NOW): StreamRecord => ({
@@ -28,7 +30,11 @@ function world(opts: {
   subs: Record<string, string[]>;
   conns: Record<string, { userId: string; nearby?: string[] }>;
   positions: Record<string, LatLon>;
-  publishedAt?: Record<string, number>;
+  /** What Redis holds as the mover's newest published position; by default, that of its record. */
+  published?: Record<string, PublishedPosition>;
+  fannedAt?: Record<string, number>;
+  /** Movers with no position in Redis (offline). */
+  offline?: string[];
 }) {
   const movers = new Map<string, MoverState>(
     Object.entries(opts.subs).map(([u, conns]) => [
@@ -39,27 +45,48 @@ function world(opts: {
           userId: opts.conns[c]?.userId ?? "someone",
           nearby: opts.conns[c]?.nearby?.includes(u) ?? false,
         })),
-        publishedAt: opts.publishedAt?.[u],
+        published: opts.published?.[u],
+        fannedAt: opts.fannedAt?.[u],
       },
     ]),
   );
-  return { movers, positions: new Map(Object.entries(opts.positions)), config };
+  return {
+    movers,
+    positions: new Map(Object.entries(opts.positions)),
+    config,
+    offline: new Set(opts.offline ?? []),
+  };
+}
+
+/**
+ * The plan, with Redis holding each mover's newest published position: the one given to world(),
+ * else the position of the mover's record (the common case: the record is the newest).
+ */
+function planFanout(input: PlanInput & { offline?: Set<string> }) {
+  const movers = new Map(input.movers);
+  for (const { event } of input.records) {
+    const m = movers.get(event.userId);
+    if (!m || m.published || event.kind !== "position" || input.offline?.has(event.userId))
+      continue;
+    movers.set(event.userId, { ...m, published: { lat: event.lat, lon: event.lon, at: event.at } });
+  }
+  return planFanoutPure({ ...input, movers });
 }
 
 describe("latestPerUser", () => {
-  it("keeps the latest record per user and drops stale ones", () => {
+  it("keeps the latest record per user, however old: a late record still triggers a push", () => {
     const a1 = position("alice", north(0), NOW - 3000);
     const b1 = position("bob", north(10), NOW - 2000);
     const a2 = position("alice", north(100), NOW - 1000);
-    const old = position("carol", north(0), NOW - 31_000);
-    const out = latestPerUser([a1, b1, a2, old], NOW, 30_000);
-    expect(out).toEqual([b1, a2]);
+    const old = position("carol", north(0), NOW - 310_000);
+    const out = latestPerUser([a1, b1, a2, old]);
+    expect(out).toEqual([b1, a2, old]);
   });
 
   it("never lets an older record replace a newer one of the same user", () => {
     const newer = position("alice", north(100), NOW - 1000);
     const older = position("alice", north(0), NOW - 2000);
-    expect(latestPerUser([newer, older], NOW, 30_000)).toEqual([newer]);
+    expect(latestPerUser([newer, older])).toEqual([newer]);
   });
 });
 
@@ -130,16 +157,12 @@ describe("planFanout", () => {
       conns: { b1: { userId: "bob" } },
       positions: { bob: HOME },
     });
-    const records = latestPerUser(
-      [
-        position("alice", north(100), NOW - 300),
-        position("carol", north(200), NOW - 200),
-        position("alice", north(150), NOW - 100),
-        position("dave", north(50_000), NOW - 50),
-      ],
-      NOW,
-      30_000,
-    );
+    const records = latestPerUser([
+      position("alice", north(100), NOW - 300),
+      position("carol", north(200), NOW - 200),
+      position("alice", north(150), NOW - 100),
+      position("dave", north(50_000), NOW - 50),
+    ]);
     const plan = planFanout({ ...w, records });
     expect(plan.pushes).toHaveLength(1);
     expect(plan.pushes[0]?.updates.map((u) => [u.userId, u.state])).toEqual([
@@ -151,19 +174,79 @@ describe("planFanout", () => {
     });
   });
 
-  it("drops a record superseded by a newer published position", () => {
+  it("pushes the mover's newest published position, not the (late) record's own", () => {
+    const newest = { ...north(700), at: NOW };
     const w = world({
       subs: { alice: ["b1"] },
       conns: { b1: { userId: "bob" } },
       positions: { bob: HOME },
-      publishedAt: { alice: NOW },
+      published: { alice: newest },
     });
-    expect(planFanout({ ...w, records: [position("alice", north(10), NOW - 5)] }).pushes).toEqual(
-      [],
-    );
-    expect(planFanout({ ...w, records: [position("alice", north(10), NOW)] }).pushes).toHaveLength(
-      1,
-    );
+    const late = position("alice", north(10), NOW - 120_000);
+    const plan = planFanout({ ...w, records: [late] });
+    expect(plan.pushes[0]?.updates).toEqual([
+      {
+        userId: "alice",
+        state: "nearby",
+        lat: newest.lat,
+        lon: newest.lon,
+        distanceM: 700,
+        at: NOW,
+        precision: "precise",
+      },
+    ]);
+    expect(plan.fanned).toEqual([
+      { userId: "alice", at: NOW, sequenceNumber: late.sequenceNumber },
+    ]);
+    expect(plan.stale).toBe(0);
+  });
+
+  it("pushes a published position once: a later record of it finds it fanned out already", () => {
+    const w = world({
+      subs: { alice: ["b1"] },
+      conns: { b1: { userId: "bob" } },
+      positions: { bob: HOME },
+      published: { alice: { ...north(10), at: NOW } },
+      fannedAt: { alice: NOW },
+    });
+    const plan = planFanout({ ...w, records: [position("alice", north(5), NOW - 5)] });
+    expect(plan.pushes).toEqual([]);
+    expect(plan.fanned).toEqual([]);
+    expect(plan.stale).toBe(1);
+    const newer = world({
+      subs: { alice: ["b1"] },
+      conns: { b1: { userId: "bob" } },
+      positions: { bob: HOME },
+      published: { alice: { ...north(10), at: NOW + 1000 } },
+      fannedAt: { alice: NOW },
+    });
+    expect(
+      planFanout({ ...newer, records: [position("alice", north(5), NOW - 5)] }).pushes,
+    ).toHaveLength(1);
+  });
+
+  it("pushes nothing for a position record of a mover now offline (an offline record follows)", () => {
+    const w = world({
+      subs: { alice: ["b1"] },
+      conns: { b1: { userId: "bob", nearby: ["alice"] } },
+      positions: { bob: HOME },
+      offline: ["alice"],
+    });
+    const plan = planFanout({ ...w, records: [position("alice", north(10))] });
+    expect(plan.pushes).toEqual([]);
+    expect(plan.stale).toBe(1);
+  });
+
+  it("skips an offline record of a mover who came back online after it", () => {
+    const w = world({
+      subs: { alice: ["b1"] },
+      conns: { b1: { userId: "bob", nearby: ["alice"] } },
+      positions: { bob: HOME },
+      published: { alice: { ...north(10), at: NOW } },
+    });
+    const plan = planFanout({ ...w, records: [offline("alice", NOW - 2000)] });
+    expect(plan.pushes).toEqual([]);
+    expect(plan.stale).toBe(1);
   });
 
   it("reports offline friends away only where they were nearby", () => {

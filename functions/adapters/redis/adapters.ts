@@ -9,6 +9,7 @@ import { RedisSettingsCache } from "./settings-cache.ts";
 
 export function redisAdapters(client: RedisClient) {
   return {
+    client,
     positions: new RedisPositionStore(client),
     connections: new RedisConnectionRegistry(client),
     audience: new RedisAudience(client),

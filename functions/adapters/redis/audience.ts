@@ -28,14 +28,26 @@ return n
 /**
  * Everything the fan-out needs about one mover, in one command (the keys share the user's slot):
  * KEYS[1] subs:{userId}, KEYS[2] loc:{userId}, KEYS[3] settings:{userId}.
- * Returns {flat subs hash, pubAt or '', settings JSON or ''}.
+ * Returns {flat subs hash, {pubLat, pubLon, pubAt, fanAt}, settings JSON or ''}.
  */
 const MOVER_STATE_LUA = `
 return {
   redis.call('HGETALL', KEYS[1]),
-  redis.call('HGET', KEYS[2], 'pubAt') or '',
+  redis.call('HMGET', KEYS[2], 'pubLat', 'pubLon', 'pubAt', 'fanAt'),
   redis.call('GET', KEYS[3]) or ''
 }
+`;
+
+/**
+ * Record that a mover's published position went out (only ever raised, and only while the user's
+ * position exists). KEYS[1] loc:{userId}; ARGV at.
+ */
+const MARK_FANNED_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'fanAt'))
+if cur and cur >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'fanAt', ARGV[1])
+return 1
 `;
 
 declare module "ioredis" {
@@ -45,7 +57,8 @@ declare module "ioredis" {
       subs: string,
       loc: string,
       settings: string,
-    ): Result<[string[], string, string], Context>;
+    ): Result<[string[], (string | null)[], string], Context>;
+    nfMarkFanned(loc: string, at: string): Result<number, Context>;
   }
 }
 
@@ -63,6 +76,7 @@ export class RedisAudience implements Audience {
   constructor(private readonly redis: RedisClient) {
     redis.defineCommand("nfSetFlags", { numberOfKeys: 1, lua: SET_FLAGS_LUA });
     redis.defineCommand("nfMoverState", { numberOfKeys: 3, lua: MOVER_STATE_LUA });
+    redis.defineCommand("nfMarkFanned", { numberOfKeys: 1, lua: MARK_FANNED_LUA });
   }
 
   async subscribe(
@@ -123,8 +137,9 @@ export class RedisAudience implements Audience {
   }
 
   /**
-   * Fan-out round 1: each mover's subscribers (with their nearby flags), last published time and
-   * cached settings (absent on a cache miss), one command per mover.
+   * Fan-out round 1: each mover's subscribers (with their nearby flags), newest published position,
+   * what of it was fanned out already, and cached settings (absent on a cache miss), one command
+   * per mover.
    */
   async moverStates(userIds: readonly string[]): Promise<Map<string, MoverAudience>> {
     const rows = await Promise.all(
@@ -134,16 +149,31 @@ export class RedisAudience implements Audience {
     );
     const out = new Map<string, MoverAudience>();
     userIds.forEach((u, i) => {
-      const [flat = [], pubAt = "", settings = ""] = rows[i] ?? [];
+      const [flat = [], [pubLat, pubLon, pubAt, fanAt] = [], settings = ""] = rows[i] ?? [];
       const subscribers: Subscriber[] = [];
       for (let j = 0; j + 1 < flat.length; j += 2) {
         const sub = parseSubscriber(flat[j] ?? "", flat[j + 1] ?? "0");
         if (sub) subscribers.push(sub);
       }
       const cached = parseSettings(settings);
-      out.set(u, { subscribers, publishedAt: num(pubAt), ...(cached ? { settings: cached } : {}) });
+      const lat = num(pubLat);
+      const lon = num(pubLon);
+      const at = num(pubAt);
+      out.set(u, {
+        subscribers,
+        published:
+          lat !== undefined && lon !== undefined && at !== undefined ? { lat, lon, at } : undefined,
+        fannedAt: num(fanAt),
+        ...(cached ? { settings: cached } : {}),
+      });
     });
     return out;
+  }
+
+  async markFanned(entries: readonly (readonly [string, number])[]): Promise<void> {
+    await Promise.all(
+      entries.map(([user, at]) => this.redis.nfMarkFanned(keys.location(user), String(at))),
+    );
   }
 
   async removeSubscriptions(

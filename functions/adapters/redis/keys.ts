@@ -10,6 +10,7 @@ export const keys = {
   geoCell: (cell: string) => `geo:{${cell}}`,
   settings: (userId: string) => `settings:{${userId}}`,
   rateLimit: (connectionId: string) => `rl:{${connectionId}}`,
+  pushBudget: (epochSecond: number) => `budget:{${epochSecond}}`,
 } as const;
 
 /** API Gateway's maximum connection life is 2 h; connection keys outlive it by 10 minutes. */
