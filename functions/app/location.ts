@@ -28,6 +28,8 @@ export interface LocationInput {
 export interface LocationResult {
   at: number;
   published: boolean;
+  /** The frame arrived after a newer one of the same connection: only presence was refreshed. */
+  stale: boolean;
 }
 
 /** A position a client sent (`location`, `init`): stored, filtered, published, and counted. */
@@ -58,9 +60,9 @@ async function storeAndPublish(deps: LocationDeps, input: LocationInput): Promis
     minMoveM: deps.tunables.minMoveM,
     heartbeatMs: deps.tunables.heartbeatS * 1000,
   });
-  if (outcome.stale) return { at: outcome.at, published: false };
+  if (outcome.stale) return { at: outcome.at, published: false, stale: true };
   await deps.positions.indexCell(input.userId, write, outcome.prevCell);
-  if (!outcome.publish) return { at: outcome.at, published: false };
+  if (!outcome.publish) return { at: outcome.at, published: false, stale: false };
   try {
     await deps.publisher.publish({
       v: 1,
@@ -82,7 +84,7 @@ async function storeAndPublish(deps: LocationDeps, input: LocationInput): Promis
     );
     throw new UnavailableError("the location stream", err);
   }
-  return { at: outcome.at, published: true };
+  return { at: outcome.at, published: true, stale: false };
 }
 
 /**

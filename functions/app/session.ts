@@ -73,15 +73,20 @@ export async function init(deps: SessionDeps, input: InitInput): Promise<InitRes
   // session comes back (the frame gate told it to send `init`).
   await deps.connections.add(input.userId, input.connectionId, deps.now());
   const written = await recordLocation(deps, input);
+  // A frame that arrived after a newer one of the same connection did not move the user: the
+  // reply and the snapshot are of the position stored, not of the late frame's.
+  const self = written.stale
+    ? ((await deps.positions.positions([input.userId])).get(input.userId) ?? input)
+    : input;
   await deps.audience.subscribe(input.userId, input.connectionId, friendIds);
-  const all = await nearbyFriends(snapshotDeps(deps), input.userId, input, friendIds);
+  const all = await nearbyFriends(snapshotDeps(deps), input.userId, self, friendIds);
   // The snapshot replaces what the client held: exactly these friends are now nearby to it.
   const sub = { connectionId: input.connectionId, userId: input.userId };
   await deps.audience.setNearbyFlags(all.map((f) => [f.userId, sub, true] as const));
   return {
     serverTime: deps.now(),
     radiusM: deps.tunables.radiusM,
-    self: { lat: input.lat, lon: input.lon, at: written.at },
+    self: { lat: self.lat, lon: self.lon, at: written.at },
     ...page(all, 0, input.limit ?? DEFAULT_PAGE_SIZE),
   };
 }

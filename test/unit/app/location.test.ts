@@ -25,7 +25,7 @@ describe("recordLocation", () => {
     const result = await recordLocation(w.session, frame(HOME, { ts: 5000, accuracyM: 12 }));
 
     // Assess
-    expect(result).toEqual({ at: T0, published: true });
+    expect(result).toEqual({ at: T0, published: true, stale: false });
     expect(w.publisher.events).toEqual([
       { v: 1, kind: "position", userId: "alice", ...HOME, at: T0, clientTs: 5000, accuracyM: 12 },
     ]);
@@ -47,7 +47,7 @@ describe("recordLocation", () => {
     const result = await recordLocation(w.session, frame(north(10)));
 
     // Assess
-    expect(result).toEqual({ at: T0 + 5000, published: false });
+    expect(result).toEqual({ at: T0 + 5000, published: false, stale: false });
     expect(w.publisher.events).toHaveLength(1);
     expect(w.telemetry.counts.get("LocationsReceived")).toBe(2);
     expect(w.telemetry.counts.get("LocationsPublished")).toBe(1);
@@ -71,7 +71,7 @@ describe("recordLocation", () => {
     const result = await recordLocation(w.session, frame(HOME));
 
     // Assess
-    expect(result).toEqual({ at: T0 + w.tunables.heartbeatS * 1000, published: true });
+    expect(result).toEqual({ at: T0 + w.tunables.heartbeatS * 1000, published: true, stale: false });
     expect(w.publisher.events.map((e) => e.at)).toEqual([T0, T0 + w.tunables.heartbeatS * 1000]);
   });
 
@@ -85,7 +85,7 @@ describe("recordLocation", () => {
     const result = await recordLocation(w.session, frame(north(1000), { ts: 9000 }));
 
     // Assess
-    expect(result).toEqual({ at: T0, published: false });
+    expect(result).toEqual({ at: T0, published: false, stale: true });
     expect(w.publisher.events).toHaveLength(1);
     expect(w.telemetry.counts.get("LocationsFiltered")).toBe(1);
     // Position unchanged, but its TTL restarted: still online past the first write's 600 s.
@@ -106,7 +106,7 @@ describe("recordLocation", () => {
     });
 
     // Assess
-    expect(result).toEqual({ at: T0 + 1000, published: true });
+    expect(result).toEqual({ at: T0 + 1000, published: true, stale: false });
   });
 
   it("answers unavailable when the stream fails, and rolls the marker back so the retry is published", async () => {
@@ -126,7 +126,7 @@ describe("recordLocation", () => {
 
     // Assess
     expect(markerAfterFailure).toEqual({ ...HOME, at: T0 });
-    expect(retry).toEqual({ at: T0 + 2000, published: true });
+    expect(retry).toEqual({ at: T0 + 2000, published: true, stale: false });
     expect(w.publisher.events.map((e) => e.at)).toEqual([T0, T0 + 2000]);
     // The failed position was stored all the same: friends' snapshots show it.
     expect(w.telemetry.counts.get("LocationsReceived")).toBe(3);

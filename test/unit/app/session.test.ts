@@ -143,6 +143,36 @@ describe("init", () => {
   });
 });
 
+describe("init arriving out of order", () => {
+  it("answers with the stored position and measures the snapshot from it, not the late frame's", async () => {
+    // Prepare: alice's newer frame (ts 2000) put her at HOME; bob is 7 km north of HOME.
+    const w = world();
+    w.friendships.befriend("alice", "bob");
+    await friendsAt(w, { bob: north(7000) });
+    await connect(w.session, "alice", "a1");
+    await recordLocation(w.session, {
+      userId: "alice",
+      connectionId: "a1",
+      ...HOME,
+      ts: T0 + 2000,
+    });
+    const late = north(-5000);
+
+    // Act: an init sent before it (ts 1000), 5 km south, arrives late.
+    const reply = await init(w.session, {
+      userId: "alice",
+      connectionId: "a1",
+      ...late,
+      ts: T0 + 1000,
+    });
+
+    // Assess: the stored position stands; bob, 12 km from the late point, is within 8 km of it.
+    expect(reply.self).toMatchObject({ lat: HOME.lat, lon: HOME.lon });
+    expect(reply.friends.map((f) => f.userId)).toEqual(["bob"]);
+    expect(w.positions.stored("alice")).toMatchObject({ lat: HOME.lat, lon: HOME.lon });
+  });
+});
+
 describe("nextPage", () => {
   it("pages the snapshot with a cursor", async () => {
     // Prepare
