@@ -35,6 +35,7 @@ export const tracer = new Tracer({ serviceName: SERVICE_NAME });
 /** Name, type, message and cause of a thrown value, for a log line (never a stack sent to a client). */
 export const describeError = (err: unknown) => ({
   error: err instanceof Error ? err.name : typeof err,
-  message: err instanceof Error ? err.message : String(err),
+  // Not `message`: that key is the log line's own in Powertools (an extra one would be dropped).
+  errorMessage: err instanceof Error ? err.message : String(err),
   ...(err instanceof Error && err.cause !== undefined ? { cause: String(err.cause) } : {}),
 });
