@@ -1,21 +1,12 @@
 // Where the simulated users are and how they walk: seeded randomness, group centres far apart,
 // ~100 m steps that stay near the group's centre, and the protocol's haversine distance.
+import { prng } from "./prng.ts";
+
+export { prng };
 
 export interface LatLon {
   lat: number;
   lon: number;
-}
-
-/** mulberry32: small, fast and deterministic, so a seed gives the same walk every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const EARTH_RADIUS_M = 6_371_008.8;

@@ -4,6 +4,9 @@
 import type { RedisClient } from "../functions/adapters/redis/client.ts";
 import { CONNECTION_TTL_S, keys } from "../functions/adapters/redis/keys.ts";
 import { DEFAULT_SETTINGS } from "../functions/domain/settings.ts";
+import { prng } from "./prng.ts";
+
+export { prng };
 
 export interface PopulationSpec {
   users: number;
@@ -19,18 +22,6 @@ export interface Population {
   online: string[];
   positions: Map<string, { lat: number; lon: number }>;
   subscriptions: number;
-}
-
-/** A small fast deterministic PRNG (mulberry32), so every run builds the same population. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const userId = (i: number) => `u${i}`;

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { prng as mulberry32 } from "../../bench/prng.ts";
 import { RedisPositionStore } from "../../functions/adapters/redis/positions.ts";
 import { geohashEncode, haversineM } from "../../functions/domain/geo.ts";
 import {
@@ -22,18 +23,6 @@ const policy = { ttlS: 600, minMoveM: 30, heartbeatMs: 60_000 };
 const T0 = 1_763_770_000_000;
 const M_PER_DEG_LAT = 111_195;
 const locationKey = (userId: string) => `loc:{${userId}}`;
-
-/** mulberry32: a small deterministic PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 type Rng = () => number;
 const int = (rng: Rng, max: number): number => Math.floor(rng() * (max + 1));

@@ -71,7 +71,11 @@ describe("recordLocation", () => {
     const result = await recordLocation(w.session, frame(HOME));
 
     // Assess
-    expect(result).toEqual({ at: T0 + w.tunables.heartbeatS * 1000, published: true, stale: false });
+    expect(result).toEqual({
+      at: T0 + w.tunables.heartbeatS * 1000,
+      published: true,
+      stale: false,
+    });
     expect(w.publisher.events.map((e) => e.at)).toEqual([T0, T0 + w.tunables.heartbeatS * 1000]);
   });
 
