@@ -1,8 +1,5 @@
-// Where the simulated users are and how they walk: seeded randomness, group centres far apart,
+// Where the simulated users are and how they walk: group centres far apart,
 // ~100 m steps that stay near the group's centre, and the protocol's haversine distance.
-import { prng } from "./prng.ts";
-
-export { prng };
 
 export interface LatLon {
   lat: number;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
-import { groupCentres, haversineM, type LatLon, pointNear, prng, step } from "./load-geo.ts";
+import { groupCentres, haversineM, type LatLon, pointNear, step } from "./load-geo.ts";
 import { decodeFrame, http, openSocket, pool, type Update } from "./load-net.ts";
 import { type LoadOptions, parseOptions, UsageError } from "./load-options.ts";
 import {
@@ -22,6 +22,7 @@ import {
   type Target,
 } from "./load-stack.ts";
 import { Counter, summarise } from "./load-stats.ts";
+import { prng } from "./prng.ts";
 
 /** Each group lives within this distance of its centre, so all its members are within 4 km. */
 const GROUP_RADIUS_M = 2000;

@@ -6,8 +6,6 @@ import { CONNECTION_TTL_S, keys } from "../functions/adapters/redis/keys.ts";
 import { DEFAULT_SETTINGS } from "../functions/domain/settings.ts";
 import { prng } from "./prng.ts";
 
-export { prng };
-
 export interface PopulationSpec {
   users: number;
   friendsPerUser: number;

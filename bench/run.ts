@@ -17,7 +17,8 @@ import type { StreamRecord } from "../functions/domain/fanout-plan.ts";
 import { haversineM } from "../functions/domain/geo.ts";
 import { DEFAULT_SETTINGS } from "../functions/domain/settings.ts";
 import { startRedis, startRedisCluster } from "../local/redis-server.ts";
-import { loadPopulation, offset, prng } from "./population.ts";
+import { loadPopulation, offset } from "./population.ts";
+import { prng } from "./prng.ts";
 
 const env = (name: string, fallback: number) => {
   const raw = process.env[name];
