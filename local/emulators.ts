@@ -1,4 +1,5 @@
-// DynamoDB (dynalite) and Kinesis (kinesalite) in-process, with the tables and the stream created.
+// DynamoDB (dynalite) and Kinesis (kinesalite) in the calling process, with the tables and the
+// stream created (the local stack runs them in a process of their own: emulators-process.ts).
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   CreateStreamCommand,
@@ -17,10 +18,13 @@ export const LOCAL_NAMES = {
   stream: "location-events-local",
 };
 
-export interface Emulators {
+export interface EmulatorEndpoints {
   dynamodbEndpoint: string;
   kinesisEndpoint: string;
   shards: number;
+}
+
+export interface Emulators extends EmulatorEndpoints {
   stop(): Promise<void>;
 }
 
@@ -80,7 +84,11 @@ async function createStream(endpoint: string, shards: number): Promise<void> {
   kinesis.destroy();
 }
 
-export async function startEmulators(shards = 2): Promise<Emulators> {
+/** `ports` 0 (the default): any free port. */
+export async function startEmulators(
+  shards = 2,
+  ports: { dynamodb: number; kinesis: number } = { dynamodb: 0, kinesis: 0 },
+): Promise<Emulators> {
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const kinesis = kinesalite({
     createStreamMs: 0,
@@ -88,8 +96,8 @@ export async function startEmulators(shards = 2): Promise<Emulators> {
     updateStreamMs: 0,
     shardLimit: 100,
   });
-  const dynamoPort = await listen(dynamo, 0, "dynalite");
-  const kinesisPort = await listen(kinesis, 0, "kinesalite");
+  const dynamoPort = await listen(dynamo, ports.dynamodb, "dynalite");
+  const kinesisPort = await listen(kinesis, ports.kinesis, "kinesalite");
   const dynamodbEndpoint = `http://${HOST}:${dynamoPort}`;
   const kinesisEndpoint = `http://${HOST}:${kinesisPort}`;
   await Promise.all([createTables(dynamodbEndpoint), createStream(kinesisEndpoint, shards)]);

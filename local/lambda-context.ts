@@ -16,3 +16,17 @@ export function lambdaContext(functionName: string): Context {
     logStreamName: "local",
   } as Context;
 }
+
+type Module = { handler: (event: unknown, context: Context) => Promise<unknown> };
+
+/**
+ * An entry's handler (functions/<entry>.ts), invoked as Lambda invokes it: with an invocation
+ * context of its own. Import it after the environment is set: it reads it at import.
+ */
+export async function loadHandler<H>(entry: string): Promise<H> {
+  const mod = (await import(`../functions/${entry}.ts`)) as Module;
+  if (typeof mod.handler !== "function")
+    throw new Error(`functions/${entry}.ts exports no handler`);
+  const handler = mod.handler;
+  return ((event: unknown) => handler(event, lambdaContext(`local-${entry}`))) as H;
+}

@@ -31,6 +31,31 @@ export function listen(server: Server, port: number, what: string): Promise<numb
   });
 }
 
+/** `n` distinct ports free right now (held together while chosen, so never the same twice). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<number>((resolve, reject) => {
+            s.once("error", reject);
+            s.listen(0, HOST, () => {
+              const address = s.address();
+              resolve(typeof address === "object" && address ? address.port : 0);
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(
+      servers.map(
+        (s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve())),
+      ),
+    );
+  }
+}
+
 /** A port that is free right now (for child processes that take a port number). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -26,10 +26,28 @@ export interface RedisProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * util-linux `setpriv --pdeathsig KILL`, where it works: the kernel then kills redis-server when the
+ * process that started it ends, however it ends (SIGKILL included). Without it (not Linux), a
+ * parent killed outright leaves redis-server running.
+ */
+let pdeathsigPrefix: string[] | undefined;
+function parentDeathPrefix(): string[] {
+  pdeathsigPrefix ??=
+    ["/usr/bin/setpriv", "/bin/setpriv"]
+      .filter((setpriv) => existsSync(setpriv))
+      .map((setpriv) => [setpriv, "--pdeathsig", "KILL", "--"])
+      .find(([setpriv = "", ...args]) => spawnSync(setpriv, [...args, "true"]).status === 0) ?? [];
+  return pdeathsigPrefix;
+}
+
 function spawnRedis(bin: string, port: number, extraArgs: string[]): Promise<ChildProcess> {
+  const prefix = parentDeathPrefix();
+  const [command = bin, ...prefixArgs] = [...prefix, bin];
   const child: ChildProcess = spawn(
-    bin,
+    command,
     [
+      ...prefixArgs,
       "--port",
       String(port),
       "--bind",
@@ -42,7 +60,12 @@ function spawnRedis(bin: string, port: number, extraArgs: string[]): Promise<Chi
       "yes",
       ...extraArgs,
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      // Bound to its parent's life, it can leave the terminal's process group: Ctrl+C then reaches
+      // the stack alone, which stops Redis after the handlers that still use it.
+      detached: prefix.length > 0,
+    },
   );
   return new Promise<ChildProcess>((resolve, reject) => {
     let output = "";

@@ -9,11 +9,18 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { ENV, optionalEnv, requireEnv } from "../config.ts";
 import { tracer } from "../observability.ts";
 
+// Generous: on one machine a slow emulator (or gateway) means a busy CPU, not a fault; only a dead
+// one should fail.
+const LOCAL_TIMEOUT_MS = 30_000;
+
 const localOptions = (endpoint: string | undefined) =>
   endpoint
     ? {
         endpoint,
-        requestHandler: new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 5000 }),
+        requestHandler: new NodeHttpHandler({
+          connectionTimeout: LOCAL_TIMEOUT_MS,
+          requestTimeout: LOCAL_TIMEOUT_MS,
+        }),
       }
     : {};
 
@@ -45,7 +52,7 @@ export function sharedManagementClient(): ApiGatewayManagementApiClient {
       // Throttling is retried by the notifier with its own jittered backoff.
       maxAttempts: 1,
       ...(endpoint.startsWith("http://")
-        ? { requestHandler: new NodeHttpHandler({ requestTimeout: 5000 }) }
+        ? { requestHandler: new NodeHttpHandler({ requestTimeout: LOCAL_TIMEOUT_MS }) }
         : {}),
     }),
   );

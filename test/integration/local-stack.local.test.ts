@@ -13,7 +13,10 @@ describe("local stack", () => {
     const res = await http("GET", "/health");
     expect(res).toEqual({
       status: 200,
-      body: { status: "ok", components: { redis: "ok", dynamodb: "ok", kinesis: "ok" } },
+      body: {
+        status: "ok",
+        components: { redis: "ok", dynamodb: "ok", kinesis: "ok", consumers: "ok" },
+      },
     });
   });
 

@@ -1,0 +1,188 @@
+// Parts of the local stack that run in processes of their own (the emulators, the consumers),
+// and both ends of the small IPC protocol that starts, watches and stops them.
+// Processes, not worker threads: a worker's logs pass through the very event loop being relieved.
+import { fork } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+export type Log = (msg: string, detail?: object) => void;
+
+type ToChild = { type: "stop" } | { type: "dependencies-ready" };
+type FromChild =
+  | { type: "ready"; info: unknown }
+  | { type: "failed"; error: string }
+  | { type: "log"; msg: string; detail?: object }
+  | { type: "stopped" };
+
+/** tsx's loader, resolved from here: the child runs its .ts entry whatever runs the parent (tsx, vitest). */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+export interface ChildOptions {
+  /** Names the process in errors and logs ("emulators", "consumers"). */
+  name: string;
+  /** The child's entry module, which calls `runAsChild`. */
+  entry: URL;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** What the child waits for after its own preparation (its `dependenciesReady`), if anything. */
+  dependencies?: Promise<unknown>;
+  log: Log;
+  startTimeoutMs?: number;
+  /** After this the child is killed (SIGKILL), so a stop always completes. */
+  stopTimeoutMs?: number;
+}
+
+export interface LocalChild<Info> {
+  /** What the child reported once ready (its endpoints). */
+  readonly info: Info;
+  readonly pid: number;
+  /** Started and not exited since. */
+  alive(): boolean;
+  /** Ask the child to stop in order, and wait for it to exit. */
+  stop(): Promise<void>;
+}
+
+const isMessage = (m: unknown): m is FromChild =>
+  typeof m === "object" && m !== null && typeof (m as { type?: unknown }).type === "string";
+
+/** Fork `entry` under tsx and resolve once it reported ready; reject (with the child gone) if it cannot. */
+export async function startChild<Info>(opts: ChildOptions): Promise<LocalChild<Info>> {
+  const { name, log } = opts;
+  const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
+  const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+  const child = fork(fileURLToPath(opts.entry), opts.args ?? [], {
+    execArgv: ["--import", TSX_LOADER],
+    env: opts.env ?? process.env,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  let started = false;
+  let exited = false;
+  let stopping = false;
+  const exit = new Promise<void>((resolve) => {
+    child.once("exit", (code, signal) => {
+      exited = true;
+      process.off("exit", killNow);
+      if (started && !stopping) log(`the ${name} process exited`, { code, signal });
+      resolve();
+    });
+  });
+  child.on("error", (err) => {
+    if (started) log(`the ${name} process failed`, { error: String(err) });
+  });
+  // However the parent ends (an uncaught error, process.exit), the child ends with it; a parent
+  // killed outright closes the IPC channel instead, which the child answers by exiting.
+  const killNow = () => child.kill("SIGKILL");
+  process.once("exit", killNow);
+  child.on("message", (m: unknown) => {
+    if (isMessage(m) && m.type === "log") log(m.msg, { process: name, ...m.detail });
+  });
+  // A closed channel means the child is on its way out: nothing to tell it.
+  const tell = (m: ToChild) => {
+    if (child.connected) child.send(m, () => undefined);
+  };
+  void (opts.dependencies ?? Promise.resolve()).then(
+    () => tell({ type: "dependencies-ready" }),
+    () => undefined, // the start fails where that promise is awaited, and stops this child
+  );
+
+  const stop = async () => {
+    stopping = true;
+    if (exited) return;
+    tell({ type: "stop" });
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      exit.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), stopTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!inTime) {
+      log(`the ${name} process did not stop within ${stopTimeoutMs} ms: killed`);
+      child.kill("SIGKILL");
+      await exit;
+    }
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const info = await new Promise<Info>((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the ${name} process did not start within ${startTimeoutMs} ms`)),
+        startTimeoutMs,
+      );
+      child.on("message", (m: unknown) => {
+        if (!isMessage(m)) return;
+        if (m.type === "ready") resolve(m.info as Info);
+        if (m.type === "failed")
+          reject(new Error(`the ${name} process failed to start: ${m.error}`));
+      });
+      child.once("error", reject);
+      void exit.then(() =>
+        reject(
+          new Error(
+            `the ${name} process exited during start (${child.signalCode ?? `code ${child.exitCode}`})`,
+          ),
+        ),
+      );
+    });
+    const pid = child.pid;
+    if (pid === undefined) throw new Error(`the ${name} process has no pid`);
+    started = true;
+    return { info, pid, alive: () => !exited, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The child's side: start, report ready (or why not), forward the stack's log lines to the parent,
+ * stop on request, and exit as soon as the parent is gone.
+ */
+export function runAsChild<Info>(
+  start: (parent: {
+    log: Log;
+    /** Resolves once what the parent started this child after is ready. */
+    dependenciesReady: Promise<void>;
+  }) => Promise<{ info: Info; stop(): Promise<void> }>,
+): void {
+  if (!process.send) throw new Error("this module is run by the local stack (local/stack.ts)");
+  const send = (m: FromChild, then?: () => void) => {
+    if (!process.connected) return then?.();
+    process.send?.(m, undefined, {}, () => then?.());
+  };
+  // The parent closes the channel when it exits, however it exits (even SIGKILL).
+  process.on("disconnect", () => process.exit(0));
+  // Ctrl+C reaches the whole process group; the parent stops this process in its turn, after the
+  // entry points that still depend on it.
+  process.on("SIGINT", () => undefined);
+  const log: Log = (msg, detail) => send({ type: "log", msg, ...(detail ? { detail } : {}) });
+
+  let stopper: (() => Promise<void>) | null = null;
+  let stopping = false;
+  let markDependenciesReady: () => void = () => undefined;
+  const dependenciesReady = new Promise<void>((resolve) => {
+    markDependenciesReady = resolve;
+  });
+  process.on("message", (m: unknown) => {
+    const type = (m as ToChild | null)?.type;
+    if (type === "dependencies-ready") markDependenciesReady();
+    if (type !== "stop" || stopping) return;
+    stopping = true;
+    if (!stopper) process.exit(0); // still starting: nothing to stop in order
+    stopper()
+      .catch((err: unknown) => log("stop failed", { error: String(err) }))
+      .finally(() => send({ type: "stopped" }, () => process.exit(0)));
+  });
+  start({ log, dependenciesReady }).then(
+    ({ info, stop }) => {
+      stopper = stop;
+      send({ type: "ready", info });
+    },
+    (err: unknown) =>
+      send({ type: "failed", error: (err as Error)?.stack ?? String(err) }, () => process.exit(1)),
+  );
+}
