@@ -3,7 +3,7 @@
 // POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL, POWERTOOLS_TRACE_ENABLED and STAGE.
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
+import type { Tracer } from "@aws-lambda-powertools/tracer";
 import { optionalEnv } from "./config.ts";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "./metric-names.ts";
 
@@ -30,7 +30,18 @@ export const metrics = new Metrics({
   },
 });
 
-export const tracer = new Tracer({ serviceName: SERVICE_NAME });
+/**
+ * The tracer, only where tracing is on and the function runs in Lambda. Loading it at all enables
+ * the X-Ray SDK's async hooks for the whole process (a cost on every promise), so a function with
+ * tracing off — the hot paths — never imports it.
+ */
+export const tracingOn =
+  optionalEnv("POWERTOOLS_TRACE_ENABLED") !== "false" &&
+  optionalEnv("AWS_LAMBDA_FUNCTION_NAME") !== undefined;
+
+export const tracer: Tracer | undefined = tracingOn
+  ? new (await import("@aws-lambda-powertools/tracer")).Tracer({ serviceName: SERVICE_NAME })
+  : undefined;
 
 /** Name, type, message and cause of a thrown value, for a log line (never a stack sent to a client). */
 export const describeError = (err: unknown) => ({

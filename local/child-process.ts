@@ -51,7 +51,13 @@ export async function startChild<Info>(opts: ChildOptions): Promise<LocalChild<I
   const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
   const child = fork(fileURLToPath(opts.entry), opts.args ?? [], {
-    execArgv: ["--import", TSX_LOADER],
+    // CPU profiling flags of the gateway (`node --cpu-prof --import tsx local/main.ts`) apply to
+    // every process of the stack.
+    execArgv: [
+      ...process.execArgv.filter((a) => a.startsWith("--cpu-prof")),
+      "--import",
+      TSX_LOADER,
+    ],
     env: opts.env ?? process.env,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

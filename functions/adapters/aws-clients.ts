@@ -13,6 +13,9 @@ import { tracer } from "../observability.ts";
 // one should fail.
 const LOCAL_TIMEOUT_MS = 30_000;
 
+/** The client, captured by the tracer where tracing is on. */
+const traced = <T>(client: T): T => (tracer ? tracer.captureAWSv3Client(client) : client);
+
 const localOptions = (endpoint: string | undefined) =>
   endpoint
     ? {
@@ -27,7 +30,7 @@ const localOptions = (endpoint: string | undefined) =>
 let documentClient: DynamoDBDocumentClient | undefined;
 export function sharedDocumentClient(): DynamoDBDocumentClient {
   documentClient ??= DynamoDBDocumentClient.from(
-    tracer.captureAWSv3Client(
+    traced(
       new DynamoDBClient({ maxAttempts: 3, ...localOptions(optionalEnv(ENV.dynamodbEndpoint)) }),
     ),
     { marshallOptions: { removeUndefinedValues: true } },
@@ -37,7 +40,7 @@ export function sharedDocumentClient(): DynamoDBDocumentClient {
 
 let kinesis: KinesisClient | undefined;
 export function sharedKinesisClient(): KinesisClient {
-  kinesis ??= tracer.captureAWSv3Client(
+  kinesis ??= traced(
     new KinesisClient({ maxAttempts: 3, ...localOptions(optionalEnv(ENV.kinesisEndpoint)) }),
   );
   return kinesis;
@@ -46,7 +49,7 @@ export function sharedKinesisClient(): KinesisClient {
 let management: ApiGatewayManagementApiClient | undefined;
 export function sharedManagementClient(): ApiGatewayManagementApiClient {
   const endpoint = requireEnv(ENV.connectionsEndpoint);
-  management ??= tracer.captureAWSv3Client(
+  management ??= traced(
     new ApiGatewayManagementApiClient({
       endpoint,
       // Throttling is retried by the notifier with its own jittered backoff.

@@ -85,7 +85,8 @@ function connect(settings: RedisSettings): RedisClient {
 }
 
 async function fetchSecret(arn: string): Promise<string> {
-  const client = tracer.captureAWSv3Client(new SecretsManagerClient({}));
+  const plain = new SecretsManagerClient({});
+  const client = tracer ? tracer.captureAWSv3Client(plain) : plain;
   const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
   const secret = out.SecretString ?? "";
   // A generated secret is JSON ({"password": "..."}); a plain secret is the token itself.
