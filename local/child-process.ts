@@ -162,9 +162,13 @@ export function runAsChild<Info>(
   };
   // The parent closes the channel when it exits, however it exits (even SIGKILL).
   process.on("disconnect", () => process.exit(0));
-  // Ctrl+C reaches the whole process group; the parent stops this process in its turn, after the
-  // entry points that still depend on it.
+  // Ctrl+C (SIGINT), and a SIGTERM sent to the whole process group (as `timeout` and process
+  // managers do), reach this process too: the parent stops it in its turn, after the entry points
+  // that still depend on it. Without a parent, a SIGTERM ends it at once.
   process.on("SIGINT", () => undefined);
+  process.on("SIGTERM", () => {
+    if (!process.connected) process.exit(0);
+  });
   const log: Log = (msg, detail) => send({ type: "log", msg, ...(detail ? { detail } : {}) });
 
   let stopper: (() => Promise<void>) | null = null;
