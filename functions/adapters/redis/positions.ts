@@ -8,12 +8,14 @@ import type {
   WriteOutcome,
   WritePolicy,
 } from "../../app/ports.ts";
+import { OUT_OF_ORDER_WINDOW_MS } from "../../domain/movement.ts";
 import type { RedisClient } from "./client.ts";
 import { keys, num } from "./keys.ts";
 
 /**
  * Store a position and decide whether to publish it, atomically over the user's own key.
- * KEYS[1] loc:{userId}; ARGV lat lon at acc cell ttlS minMoveM heartbeatMs clientTs connectionId.
+ * KEYS[1] loc:{userId}; ARGV lat lon at acc cell ttlS minMoveM heartbeatMs clientTs connectionId
+ * outOfOrderWindowMs. The rule is domain/movement.ts's (`decideWrite`), which a test keeps in step.
  * Returns {prevCell, publish, at, prevPubLat, prevPubLon, prevPubAt, stale}. `at` is made strictly
  * greater than the stored one so that a user's positions never go backwards in time. A frame of
  * the same connection with an older device time than the stored one (by at most 30 s: more is a
@@ -28,7 +30,7 @@ local prev = redis.call('HMGET', key, 'cell', 'pubLat', 'pubLon', 'pubAt', 'at',
 local prevAt = tonumber(prev[5])
 local ts = tonumber(ARGV[9])
 local prevTs = tonumber(prev[6])
-if ts and prevTs and ARGV[10] ~= '' and prev[7] == ARGV[10] and ts < prevTs and prevTs - ts <= 30000 then
+if ts and prevTs and ARGV[10] ~= '' and prev[7] == ARGV[10] and ts < prevTs and prevTs - ts <= tonumber(ARGV[11]) then
   redis.call('EXPIRE', key, tonumber(ARGV[6]))
   return {prev[1] or '', 0, prev[5], '', '', '', 1}
 end
@@ -107,6 +109,7 @@ export class RedisPositionStore implements PositionStore {
       String(policy.heartbeatMs),
       w.clientTs === undefined ? "" : String(w.clientTs),
       w.connectionId ?? "",
+      String(OUT_OF_ORDER_WINDOW_MS),
     );
     return {
       stale: stale === 1,
