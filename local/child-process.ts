@@ -1,5 +1,5 @@
-// Parts of the local stack that run in processes of their own (the emulators, the consumers),
-// and both ends of the small IPC protocol that starts, watches and stops them.
+// Parts of the local stack that run in processes of their own (the emulators, the consumers, the
+// functions), and both ends of the small IPC protocol that starts, watches, asks and stops them.
 // Processes, not worker threads: a worker's logs pass through the very event loop being relieved.
 import { fork } from "node:child_process";
 import { createRequire } from "node:module";
@@ -7,11 +7,17 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 export type Log = (msg: string, detail?: object) => void;
 
-type ToChild = { type: "stop" } | { type: "dependencies-ready" };
+type ToChild =
+  | { type: "stop" }
+  | { type: "dependencies-ready" }
+  | { type: "request"; id: number; request: unknown };
+/** A request's failure as it crosses the channel: what callers branch on, never a stack. */
+type RemoteError = { name: string; message: string };
 type FromChild =
   | { type: "ready"; info: unknown }
   | { type: "failed"; error: string }
   | { type: "log"; msg: string; detail?: object }
+  | { type: "response"; id: number; value?: unknown; error?: RemoteError }
   | { type: "stopped" };
 
 /** tsx's loader, resolved from here: the child runs its .ts entry whatever runs the parent (tsx, vitest). */
@@ -38,6 +44,11 @@ export interface LocalChild<Info> {
   readonly pid: number;
   /** Started and not exited since. */
   alive(): boolean;
+  /**
+   * Ask the child's `serve` (requests are served concurrently); rejects with the child's error
+   * (its name and message), or if the child exits first.
+   */
+  request(request: unknown): Promise<unknown>;
   /** Ask the child to stop in order, and wait for it to exit. */
   stop(): Promise<void>;
 }
@@ -64,10 +75,15 @@ export async function startChild<Info>(opts: ChildOptions): Promise<LocalChild<I
   let started = false;
   let exited = false;
   let stopping = false;
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let lastRequestId = 0;
   const exit = new Promise<void>((resolve) => {
     child.once("exit", (code, signal) => {
       exited = true;
       process.off("exit", killNow);
+      for (const { reject } of pending.values())
+        reject(new Error(`the ${name} process exited before answering`));
+      pending.clear();
       if (started && !stopping) log(`the ${name} process exited`, { code, signal });
       resolve();
     });
@@ -80,7 +96,14 @@ export async function startChild<Info>(opts: ChildOptions): Promise<LocalChild<I
   const killNow = () => child.kill("SIGKILL");
   process.once("exit", killNow);
   child.on("message", (m: unknown) => {
-    if (isMessage(m) && m.type === "log") log(m.msg, { process: name, ...m.detail });
+    if (!isMessage(m)) return;
+    if (m.type === "log") log(m.msg, { process: name, ...m.detail });
+    if (m.type !== "response") return;
+    const waiting = pending.get(m.id);
+    if (!waiting) return;
+    pending.delete(m.id);
+    if (m.error) waiting.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
+    else waiting.resolve(m.value);
   });
   // A closed channel means the child is on its way out: nothing to tell it.
   const tell = (m: ToChild) => {
@@ -90,6 +113,17 @@ export async function startChild<Info>(opts: ChildOptions): Promise<LocalChild<I
     () => tell({ type: "dependencies-ready" }),
     () => undefined, // the start fails where that promise is awaited, and stops this child
   );
+
+  const request = (payload: unknown) =>
+    new Promise<unknown>((resolve, reject) => {
+      if (!child.connected) return reject(new Error(`the ${name} process is not running`));
+      const id = ++lastRequestId;
+      pending.set(id, { resolve, reject });
+      child.send({ type: "request", id, request: payload } satisfies ToChild, (err) => {
+        if (!err || !pending.delete(id)) return;
+        reject(new Error(`the ${name} process could not be asked: ${err.message}`));
+      });
+    });
 
   const stop = async () => {
     stopping = true;
@@ -135,7 +169,7 @@ export async function startChild<Info>(opts: ChildOptions): Promise<LocalChild<I
     const pid = child.pid;
     if (pid === undefined) throw new Error(`the ${name} process has no pid`);
     started = true;
-    return { info, pid, alive: () => !exited, stop };
+    return { info, pid, alive: () => !exited, request, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -146,14 +180,19 @@ export async function startChild<Info>(opts: ChildOptions): Promise<LocalChild<I
 
 /**
  * The child's side: start, report ready (or why not), forward the stack's log lines to the parent,
- * stop on request, and exit as soon as the parent is gone.
+ * serve the parent's requests (if it has a `serve`), stop on request, and exit as soon as the
+ * parent is gone.
  */
 export function runAsChild<Info>(
   start: (parent: {
     log: Log;
     /** Resolves once what the parent started this child after is ready. */
     dependenciesReady: Promise<void>;
-  }) => Promise<{ info: Info; stop(): Promise<void> }>,
+  }) => Promise<{
+    info: Info;
+    stop(): Promise<void>;
+    serve?: (request: unknown) => Promise<unknown>;
+  }>,
 ): void {
   if (!process.send) throw new Error("this module is run by the local stack (local/stack.ts)");
   const send = (m: FromChild, then?: () => void) => {
@@ -172,13 +211,31 @@ export function runAsChild<Info>(
   const log: Log = (msg, detail) => send({ type: "log", msg, ...(detail ? { detail } : {}) });
 
   let stopper: (() => Promise<void>) | null = null;
+  let server: ((request: unknown) => Promise<unknown>) | null = null;
   let stopping = false;
+  const answer = (id: number, request: unknown) => {
+    if (!server) {
+      const error = { name: "Error", message: "not serving requests" };
+      return send({ type: "response", id, error });
+    }
+    server(request).then(
+      (value) => send({ type: "response", id, value }),
+      (err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        send({ type: "response", id, error: { name: e.name, message: e.message } });
+      },
+    );
+  };
   let markDependenciesReady: () => void = () => undefined;
   const dependenciesReady = new Promise<void>((resolve) => {
     markDependenciesReady = resolve;
   });
   process.on("message", (m: unknown) => {
     const type = (m as ToChild | null)?.type;
+    if (type === "request") {
+      const { id, request } = m as Extract<ToChild, { type: "request" }>;
+      return answer(id, request);
+    }
     if (type === "dependencies-ready") markDependenciesReady();
     if (type !== "stop" || stopping) return;
     stopping = true;
@@ -188,8 +245,9 @@ export function runAsChild<Info>(
       .finally(() => send({ type: "stopped" }, () => process.exit(0)));
   });
   start({ log, dependenciesReady }).then(
-    ({ info, stop }) => {
+    ({ info, stop, serve }) => {
       stopper = stop;
+      server = serve ?? null;
       send({ type: "ready", info });
     },
     (err: unknown) =>

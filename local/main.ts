@@ -36,7 +36,7 @@ console.log(
     `  HTTP API   ${stack.httpUrl}   (GET /health, POST /dev/token)`,
     `  WebSocket  ${stack.wsUrl}/?token=<jwt>`,
     `  Redis      ${stack.redisUrl}`,
-    `  Processes  gateway ${stack.processes.gateway}, emulators ${stack.processes.emulators}, consumers ${stack.processes.consumers}`,
+    `  Processes  gateway ${stack.processes.gateway}, functions ${stack.processes.functions}, emulators ${stack.processes.emulators}, consumers ${stack.processes.consumers}`,
     "Ctrl+C to stop.",
   ].join("\n"),
 );

@@ -1,7 +1,8 @@
 // Assembles the local stack: real redis-server, dynalite, kinesalite, the WebSocket gateway, the
 // HTTP API, the token issuer and the stream poller, all running the handler modules Lambda runs.
-// Processes: this one runs the gateway, the HTTP API and their handlers; the emulators run in a
-// child process, the poller and both stream consumers in another, redis-server in a third.
+// Processes: this one runs the gateway's and the HTTP API's I/O and dispatch; the handlers both
+// invoke run in a "functions" child process (as Lambda runs apart from API Gateway), the emulators
+// in another, the poller and both stream consumers in a third, redis-server in a fourth.
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { Redis } from "ioredis";
 import type { TokenVerifier } from "../functions/adapters/jwt-verifier.ts";
@@ -10,8 +11,8 @@ import type { WsEvent, WsResult } from "../functions/middleware/ws.ts";
 import { AUTHORIZER_ENTRY, HTTP_ROUTES, WS_ROUTES } from "../functions/routes.ts";
 import { type LocalChild, startChild } from "./child-process.ts";
 import { type EmulatorEndpoints, LOCAL_NAMES } from "./emulators.ts";
+import type { FunctionsRequest } from "./functions-process.ts";
 import { type HttpApiHandlers, startHttpApi } from "./http-api.ts";
-import { loadHandler } from "./lambda-context.ts";
 import { freePorts, HOST } from "./ports.ts";
 import { startRedis } from "./redis-server.ts";
 import { createTokenIssuer } from "./token-issuer.ts";
@@ -29,7 +30,7 @@ export interface LocalStack {
   wsUrl: string;
   redisUrl: string;
   /** The stack's own processes by role (pids), for diagnostics; redis-server is not listed. */
-  processes: { gateway: number; emulators: number; consumers: number };
+  processes: { gateway: number; emulators: number; consumers: number; functions: number };
   /** Sign a token for a user directly (tests); POST /dev/token also creates the user. */
   signToken(userId: string, ttlS?: number): string;
   stop(): Promise<void>;
@@ -40,12 +41,12 @@ const defaultLog = (msg: string, detail: object = {}) =>
 
 /**
  * GET /health: Redis answers PING on a connection of its own, the emulators answer HTTP; the
- * consumers' process is listed only when it has exited (`consumers: "down"`, so a 503).
+ * consumers' and the functions' processes are "down" once they have exited (so a 503).
  */
 async function componentHealth(
   redisUrl: string,
   emulators: { dynamodbEndpoint: string; kinesisEndpoint: string },
-  consumers: LocalChild<unknown>,
+  children: { consumers: LocalChild<unknown>; functions: LocalChild<unknown> },
 ): Promise<Record<string, "ok" | "down">> {
   const http = (url: string) =>
     fetch(url, { signal: AbortSignal.timeout(500) }).then(
@@ -75,7 +76,15 @@ async function componentHealth(
     http(emulators.dynamodbEndpoint),
     http(emulators.kinesisEndpoint),
   ]);
-  return { redis, dynamodb, kinesis, consumers: consumers.alive() ? "ok" : "down" };
+  const state = (child: LocalChild<unknown>) =>
+    child.alive() ? ("ok" as const) : ("down" as const);
+  return {
+    redis,
+    dynamodb,
+    kinesis,
+    consumers: state(children.consumers),
+    functions: state(children.functions),
+  };
 }
 
 /** A stop for a child still starting: it waits for the start (a failed start stopped the child). */
@@ -85,20 +94,28 @@ const stopWhenStarted = (starting: Promise<{ stop(): Promise<void> }>) => async 
 const CHILD_ENTRY = {
   emulators: new URL("./emulators-process.ts", import.meta.url),
   consumers: new URL("./consumers-process.ts", import.meta.url),
+  functions: new URL("./functions-process.ts", import.meta.url),
 };
+
+/** An entry's handler as the gateway sees it: an invocation in the functions' process. */
+const invoker =
+  <E, R>(functions: LocalChild<unknown>, entry: string) =>
+  async (event: E): Promise<R> =>
+    (await functions.request({ op: "invoke", entry, event } satisfies FunctionsRequest)) as R;
 
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const log = opts.log ?? defaultLog;
-  // Stopped phase by phase: the entry points first (so $disconnect still reaches Redis), then the
-  // poller with its consumers (their process), the clients, and last the servers.
+  // Stopped phase by phase: the entry points first (their last $disconnect invocations still
+  // reach the functions, and those Redis), then the functions' process, the poller with its
+  // consumers (their process), and last the servers.
   const stops = {
     entryPoints: [] as (() => Promise<void>)[],
+    functions: [] as (() => Promise<void>)[],
     poller: [] as (() => Promise<void>)[],
-    clients: [] as (() => Promise<void>)[],
     servers: [] as (() => Promise<void>)[],
   };
   const stopAll = async () => {
-    for (const phase of [stops.entryPoints, stops.poller, stops.clients, stops.servers]) {
+    for (const phase of [stops.entryPoints, stops.functions, stops.poller, stops.servers]) {
       for (const stop of phase.splice(0))
         await stop().catch((err: unknown) => log("stop failed", { error: String(err) }));
     }
@@ -148,8 +165,16 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
     });
 
-    // The consumers' process loads its handlers with this environment while this one loads its
-    // own; its poller starts once the stream exists.
+    // The functions' and the consumers' processes load their handlers with this environment, side
+    // by side; the consumers' poller starts once the stream exists.
+    const functionsStarting = startChild<unknown>({
+      name: "functions",
+      entry: CHILD_ENTRY.functions,
+      env: process.env,
+      log,
+    });
+    functionsStarting.catch(() => undefined);
+    stops.functions.push(stopWhenStarted(functionsStarting));
     const consumersStarting = startChild<unknown>({
       name: "consumers",
       entry: CHILD_ENTRY.consumers,
@@ -160,37 +185,38 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     consumersStarting.catch(() => undefined);
     stops.poller.push(stopWhenStarted(consumersStarting));
 
-    // The handler modules read their configuration at import, as at a Lambda cold start.
-    const wsRoutes: GatewayHandlers["routes"] = {};
-    for (const [routeKey, entry] of Object.entries(WS_ROUTES)) {
-      wsRoutes[routeKey] = await loadHandler<(e: WsEvent) => Promise<WsResult>>(entry);
-    }
-    const httpRoutes: HttpApiHandlers["routes"] = {};
-    for (const [routeKey, entry] of Object.entries(HTTP_ROUTES)) {
-      httpRoutes[routeKey] = await loadHandler<(e: HttpEvent) => Promise<HttpResult>>(entry);
-    }
-    const authorizer =
-      await loadHandler<
-        (e: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>
-      >(AUTHORIZER_ENTRY);
+    // The HTTP API's JWT check is API Gateway's, not a function: it stays in this process.
     const { verifierFromEnv } = await import("../functions/adapters/jwt-verifier.ts");
     const verifier: TokenVerifier = verifierFromEnv();
-    const { usersRepo } = await import("../functions/wiring.ts");
-    const { closeSharedRedis } = await import("../functions/adapters/redis/client.ts");
-    stops.clients.push(closeSharedRedis);
     const emulators = await emulatorsStarting;
     const consumers = await consumersStarting;
+    const functions = await functionsStarting;
 
+    const wsRoutes: GatewayHandlers["routes"] = {};
+    for (const [routeKey, entry] of Object.entries(WS_ROUTES))
+      wsRoutes[routeKey] = invoker<WsEvent, WsResult>(functions, entry);
+    const httpRoutes: HttpApiHandlers["routes"] = {};
+    for (const [routeKey, entry] of Object.entries(HTTP_ROUTES))
+      httpRoutes[routeKey] = invoker<HttpEvent, HttpResult>(functions, entry);
+    const authorizer = invoker<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>(
+      functions,
+      AUTHORIZER_ENTRY,
+    );
     gatewayHandlers = { authorizer, routes: wsRoutes };
     httpHandlers = {
       routes: httpRoutes,
       verify: (token) => verifier.verify(token),
       jwks: issuer.jwks,
       loseConnections: (userId) => ws.loseConnections(userId),
-      health: () => componentHealth(redis.url, emulators.info, consumers),
+      health: () => componentHealth(redis.url, emulators.info, { consumers, functions }),
       restartRedis: (downMs) => redis.restart(downMs),
       issueToken: async (userId, displayName) => {
-        await usersRepo().createIfMissing({ userId, displayName: displayName ?? userId });
+        const request: FunctionsRequest = {
+          op: "create-user",
+          userId,
+          displayName: displayName ?? userId,
+        };
+        await functions.request(request);
         return issuer.sign(userId);
       },
     };
@@ -198,7 +224,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       httpUrl,
       wsUrl: `ws://${HOST}:${ws.port}`,
       redisUrl: redis.url,
-      processes: { gateway: process.pid, emulators: emulators.pid, consumers: consumers.pid },
+      processes: {
+        gateway: process.pid,
+        emulators: emulators.pid,
+        consumers: consumers.pid,
+        functions: functions.pid,
+      },
       signToken: (userId, ttlS) => issuer.sign(userId, ttlS),
       stop: stopAll,
     };

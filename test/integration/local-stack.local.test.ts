@@ -15,7 +15,13 @@ describe("local stack", () => {
       status: 200,
       body: {
         status: "ok",
-        components: { redis: "ok", dynamodb: "ok", kinesis: "ok", consumers: "ok" },
+        components: {
+          redis: "ok",
+          dynamodb: "ok",
+          kinesis: "ok",
+          consumers: "ok",
+          functions: "ok",
+        },
       },
     });
   });
