@@ -3,16 +3,17 @@ import { PortInUseError } from "./ports.ts";
 import { REDIS_MISSING } from "./redis-server.ts";
 import { type LocalStack, startLocalStack } from "./stack.ts";
 
-function port(name: string, fallback: number): number {
+function integer(name: string, fallback: number, min: number, max: number, what: string): number {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    console.error(`${name} must be a port number (0-65535), got "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    console.error(`${name} must be ${what} (${min}-${max}), got "${raw}"`);
     process.exit(2);
   }
   return n;
 }
+const port = (name: string, fallback: number) => integer(name, fallback, 0, 65535, "a port number");
 
 const started = performance.now();
 let stack: LocalStack;
@@ -20,6 +21,7 @@ try {
   stack = await startLocalStack({
     httpPort: port("HTTP_PORT", 4000),
     wsPort: port("WS_PORT", 4001),
+    functionsProcesses: integer("FUNCTIONS_PROCESSES", 2, 1, 16, "a number of processes"),
   });
 } catch (err) {
   const message =
@@ -36,7 +38,7 @@ console.log(
     `  HTTP API   ${stack.httpUrl}   (GET /health, POST /dev/token)`,
     `  WebSocket  ${stack.wsUrl}/?token=<jwt>`,
     `  Redis      ${stack.redisUrl}`,
-    `  Processes  gateway ${stack.processes.gateway}, functions ${stack.processes.functions}, emulators ${stack.processes.emulators}, consumers ${stack.processes.consumers}`,
+    `  Processes  gateway ${stack.processes.gateway}, functions ${stack.processes.functions.join(" ")}, emulators ${stack.processes.emulators}, consumers ${stack.processes.consumers}`,
     "Ctrl+C to stop.",
   ].join("\n"),
 );
