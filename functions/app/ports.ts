@@ -219,7 +219,6 @@ export interface Telemetry {
 
 export interface Log {
   error(message: string, detail: Record<string, unknown>): void;
-  warn(message: string, detail: Record<string, unknown>): void;
 }
 
 export type Clock = () => number;
