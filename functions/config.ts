@@ -105,6 +105,15 @@ export const TUNABLES = {
     integer: true,
     meaning: "PostToConnection calls one fan-out invocation keeps in flight",
   },
+  locationMaxWaitMs: {
+    env: "LOCATION_MAX_WAIT_MS",
+    context: "locationMaxWaitMs",
+    default: 2000,
+    min: 0,
+    integer: true,
+    meaning:
+      "a `location` frame that waited longer than this between the gateway and its handler is not stored but answered `rate_limited` (0: never)",
+  },
   pushBudgetPerS: {
     env: "PUSH_BUDGET_PER_S",
     context: "pushBudgetPerS",

@@ -16,6 +16,10 @@ export const APP_METRICS = {
   LocationsReceived: { unit: "Count", meaning: "location and init frames stored" },
   LocationsPublished: { unit: "Count", meaning: "positions published to the stream" },
   LocationsFiltered: { unit: "Count", meaning: "positions held back by the movement filter" },
+  LocationsShed: {
+    unit: "Count",
+    meaning: "location frames that waited too long for a handler and were refused, not stored",
+  },
   FanoutRecords: { unit: "Count", meaning: "stream records the fan-out received" },
   FanoutPushes: { unit: "Count", meaning: "PostToConnection calls" },
   FanoutFriendUpdates: { unit: "Count", meaning: "friend updates the pushes carried" },

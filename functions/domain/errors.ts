@@ -18,13 +18,23 @@ export type ErrorCode =
 /** An error whose message is safe to show to a client. */
 export class AppError extends Error {
   override readonly name: string = "AppError";
+  /** How long the client should wait before retrying (sent as `retryAfterMs`), when known. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
+}
+
+/** What a client is told of an error: the protocol's code, a message, and when to retry. */
+export interface ClientError {
+  code: ErrorCode;
+  message: string;
+  retryAfterMs?: number;
 }
 
 export class InvalidRequestError extends AppError {
@@ -119,8 +129,11 @@ export function isDependencyFailure(err: unknown): boolean {
 
 /** The client-facing view of any thrown value: an AppError as it is, a dependency failure as
  * `unavailable`, anything else as `internal` (with no internals in the message). */
-export function toClientError(err: unknown): { code: ErrorCode; message: string } {
-  if (err instanceof AppError) return { code: err.code, message: err.message };
+export function toClientError(err: unknown): ClientError {
+  if (err instanceof AppError) {
+    const { code, message, retryAfterMs } = err;
+    return retryAfterMs === undefined ? { code, message } : { code, message, retryAfterMs };
+  }
   if (isDependencyFailure(err))
     return {
       code: "unavailable",

@@ -40,11 +40,11 @@ const jwtCaller = (): MiddlewareObj<HttpEvent & { userId?: string }> => ({
   },
 });
 
-/** Any error becomes `{"error":{"code","message"}}` with the code's status. */
+/** Any error becomes `{"error":{"code","message"[,"retryAfterMs"]}}` with the code's status. */
 const httpErrorEnvelope = (): MiddlewareObj<HttpEvent, HttpResult> => ({
   onError: (request) => {
-    const { code, message } = clientErrorOf(request.error, request.event.routeKey);
-    request.response = json(httpStatusOf(code), { error: { code, message } });
+    const error = clientErrorOf(request.error, request.event.routeKey);
+    request.response = json(httpStatusOf(error.code), { error });
   },
 });
 

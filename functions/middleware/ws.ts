@@ -10,6 +10,7 @@ import type { Action } from "../domain/frames.ts";
 import { describeError, logger } from "../observability.ts";
 import { clientErrorOf } from "./errors.ts";
 import { type FrameGate, frameGate } from "./frame-gate.ts";
+import { type LateFrameRule, shedLateFrames } from "./late-frames.ts";
 import { observe } from "./observability.ts";
 import {
   caller,
@@ -41,17 +42,28 @@ export function reply(type: string, requestId: string | undefined, fields: objec
 /** Any error becomes the protocol's error frame; the connection stays open. */
 export const wsErrorReplies = (): MiddlewareObj<WsEvent & WsRead, WsResult> => ({
   onError: (request) => {
-    const { code, message } = clientErrorOf(request.error, request.event.requestContext.routeKey);
-    request.response = reply("error", request.event.requestId, { code, message });
+    const error = clientErrorOf(request.error, request.event.requestContext.routeKey);
+    request.response = reply("error", request.event.requestId, error);
   },
 });
 
+export interface RouteOptions {
+  /** Shed frames that waited too long for the handler (`location` only: late-frames.ts). */
+  shedLate?: LateFrameRule;
+}
+
 /** The frame stack every route that receives frames shares, `$default` included. */
-const frameStack = (gate: () => Promise<FrameGate>, action: Action | null) => [
+const frameStack = (
+  gate: () => Promise<FrameGate>,
+  action: Action | null,
+  options: RouteOptions = {},
+) => [
   ...observe(),
   wsErrorReplies(),
   caller(),
   readFrame(),
+  // Before the gate: a shed frame costs no I/O.
+  ...(options.shedLate ? [shedLateFrames(options.shedLate)] : []),
   // `init` (re)creates the session and $default answers what it cannot read: neither needs one.
   frameGate(gate, { sessionRequired: action !== null && action !== "init" }),
   validFrame(action),
@@ -62,8 +74,11 @@ export function wsRoute<A extends Action>(
   action: A,
   gate: () => Promise<FrameGate>,
   run: (event: FrameEvent<A>) => Promise<WsResult>,
+  options?: RouteOptions,
 ): WsHandler {
-  return middy<FrameEvent<A>, WsResult>(run).use(frameStack(gate, action)) as unknown as WsHandler;
+  return middy<FrameEvent<A>, WsResult>(run).use(
+    frameStack(gate, action, options),
+  ) as unknown as WsHandler;
 }
 
 /** `$default`: frames that are not JSON, too large, or name no known action (after the rate limit). */

@@ -18,6 +18,8 @@ import type { KinesisStreamEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import { DEFAULT_TUNABLES } from "../../functions/config.ts";
+import { BUSY_RETRY_AFTER_MS } from "../../functions/domain/limits.ts";
 import type { WsEvent, WsResult } from "../../functions/middleware/ws.ts";
 
 type WsHandler = (e: WsEvent) => Promise<WsResult>;
@@ -211,6 +213,36 @@ describe("location handler", () => {
     });
     expect(await redis.exists(`loc:{${alice}}`)).toBe(0);
     expect(kinesis).toHaveReceivedCommandTimes(PutRecordCommand, 0);
+  });
+
+  it("sheds a position that waited too long for the handler: rate_limited, nothing stored", async () => {
+    const alice = uid("alice");
+    kinesis.on(PutRecordCommand).resolves({ SequenceNumber: "1", ShardId: "s" });
+    const waited = (ms: number, requestId: string) => {
+      const e = wsEvent("location", alice, { action: "location", ...HOME, requestId });
+      e.requestContext.requestTimeEpoch = Date.now() - ms;
+      return e;
+    };
+    let res: WsResult | undefined;
+    const emf = await captureEmf(async () => {
+      res = await handlers.location(waited(DEFAULT_TUNABLES.locationMaxWaitMs + 3000, "late"));
+    });
+    expect(JSON.parse(res?.body ?? "{}")).toEqual({
+      type: "error",
+      requestId: "late",
+      code: "rate_limited",
+      message: expect.stringContaining("send your latest position again"),
+      retryAfterMs: BUSY_RETRY_AFTER_MS,
+    });
+    expect(emfValues(emf).LocationsShed).toEqual([1]);
+    expect(await redis.exists(`loc:{${alice}}`)).toBe(0);
+    expect(kinesis).toHaveReceivedCommandTimes(PutRecordCommand, 0);
+
+    // A frame that waited less than the limit is stored and published as usual.
+    const ok = await handlers.location(waited(DEFAULT_TUNABLES.locationMaxWaitMs - 1000, "ok"));
+    expect(ok).toEqual({ statusCode: 200 });
+    expect(await redis.hget(`loc:{${alice}}`, "lat")).toBe(String(HOME.lat));
+    expect(kinesis).toHaveReceivedCommandTimes(PutRecordCommand, 1);
   });
 
   it("answers a bad frame without touching Redis or Kinesis", async () => {
