@@ -8,7 +8,13 @@ import {
   SqsDlq,
 } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { Construct } from "constructs";
-import { AUTHORIZER_ENTRY, HTTP_ROUTES, STREAM_CONSUMERS, WS_ROUTES } from "../functions/routes.ts";
+import {
+  AUTHORIZER_ENTRY,
+  HTTP_ROUTES,
+  STREAM_BATCHING,
+  STREAM_CONSUMERS,
+  WS_ROUTES,
+} from "../functions/routes.ts";
 import type { StageConfig } from "./config.ts";
 import { DataTables } from "./constructs/data-tables.ts";
 import { DeadLetterQueue } from "./constructs/dead-letter-queue.ts";
@@ -173,9 +179,8 @@ export class NearbyFriendsStack extends Stack {
     fanout.addEventSource(
       new KinesisConsumerEventSource(locationStream.fanoutConsumer, {
         ...STREAM_FAILURE_HANDLING,
-        batchSize: 500,
-        // A short window fills batches, so that more moves coalesce into one push per recipient.
-        maxBatchingWindow: Duration.seconds(1),
+        batchSize: STREAM_BATCHING.fanout.batchSize,
+        maxBatchingWindow: Duration.seconds(STREAM_BATCHING.fanout.maxBatchingWindowS),
         parallelizationFactor: config.parallelizationFactor,
         onFailure: new SqsDlq(fanoutDlq.queue),
       }),
@@ -184,9 +189,8 @@ export class NearbyFriendsStack extends Stack {
     history.addEventSource(
       new KinesisEventSource(locationStream.stream, {
         ...STREAM_FAILURE_HANDLING,
-        // History is not latency-sensitive: bigger, fuller batches mean fewer BatchWriteItem calls.
-        batchSize: 500,
-        maxBatchingWindow: Duration.seconds(5),
+        batchSize: STREAM_BATCHING.history.batchSize,
+        maxBatchingWindow: Duration.seconds(STREAM_BATCHING.history.maxBatchingWindowS),
         onFailure: new SqsDlq(historyDlq.queue),
       }),
     );

@@ -4,7 +4,7 @@
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { ENV, requireEnv } from "../functions/config.ts";
-import { STREAM_CONSUMERS } from "../functions/routes.ts";
+import { STREAM_BATCHING, STREAM_CONSUMERS } from "../functions/routes.ts";
 import { runAsChild } from "./child-process.ts";
 import { loadHandler } from "./lambda-context.ts";
 import { type StreamHandler, startPoller } from "./stream-poller.ts";
@@ -23,7 +23,10 @@ runAsChild(async ({ log, dependenciesReady }) => {
     endpoint: kinesisEndpoint,
     requestHandler: new NodeHttpHandler(),
   });
-  const poller = await startPoller({ kinesis, streamName, consumers, log });
+  const batchSizes = Object.fromEntries(
+    Object.entries(STREAM_BATCHING).map(([name, b]) => [name, b.batchSize]),
+  );
+  const poller = await startPoller({ kinesis, streamName, consumers, batchSizes, log });
   return {
     info: {},
     // The poller first (its in-flight batches still use the clients), then the clients.

@@ -19,7 +19,8 @@ export interface PollerOptions {
   kinesis: KinesisClient;
   streamName: string;
   consumers: Record<string, StreamHandler>;
-  batchSize?: number;
+  /** Records per batch, per consumer (default 500), as the event-source mappings take them. */
+  batchSizes?: Record<string, number>;
   idleDelayMs?: number;
   maxRetries?: number;
   log: (msg: string, detail?: object) => void;
@@ -59,7 +60,6 @@ export function toKinesisEvent(
 
 export async function startPoller(opts: PollerOptions): Promise<Poller> {
   const { kinesis, streamName, log } = opts;
-  const batchSize = opts.batchSize ?? 500;
   const idleDelayMs = opts.idleDelayMs ?? 50;
   const maxRetries = opts.maxRetries ?? 3;
   const streamArn = `arn:aws:kinesis:local:000000000000:stream/${streamName}`;
@@ -84,6 +84,7 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
     ).ShardIterator;
 
   async function pollShard(name: string, handler: StreamHandler, shardId: string) {
+    const batchSize = opts.batchSizes?.[name] ?? 500;
     let it = await iterator(shardId, "TRIM_HORIZON");
     let retries = 0;
     while (running && it) {

@@ -291,10 +291,11 @@ export class Monitoring extends Construct {
 
     const sum = (name: AppMetricName) => appMetric(name, "Sum").with({ label: name });
     this.dashboard.addWidgets(
-      graph("Locations: received, published, filtered", [
+      graph("Locations: received, published, filtered, shed under overload", [
         sum("LocationsReceived"),
         sum("LocationsPublished"),
         sum("LocationsFiltered"),
+        sum("LocationsShed"),
       ]),
       graph(
         "Fan-out: records, pushes, friend updates (right: updates per push)",

@@ -17,6 +17,7 @@ import { APP_METRICS, METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/me
 import {
   AUTHORIZER_ENTRY,
   HTTP_ROUTES,
+  STREAM_BATCHING,
   STREAM_CONSUMERS,
   WS_ROUTES,
 } from "../../functions/routes.ts";
@@ -750,9 +751,9 @@ describe("stream consumers", () => {
       ...failureHandling,
       FunctionName: { Ref: functionId(STREAM_CONSUMERS.fanout) },
       EventSourceArn: { "Fn::GetAtt": [consumerId, "ConsumerARN"] },
-      BatchSize: 500,
+      BatchSize: STREAM_BATCHING.fanout.batchSize,
       ParallelizationFactor: 1,
-      MaximumBatchingWindowInSeconds: Match.anyValue(),
+      MaximumBatchingWindowInSeconds: STREAM_BATCHING.fanout.maxBatchingWindowS,
     });
   });
 
@@ -762,6 +763,8 @@ describe("stream consumers", () => {
       ...failureHandling,
       FunctionName: { Ref: functionId(STREAM_CONSUMERS.history) },
       EventSourceArn: { "Fn::GetAtt": [streamId, "Arn"] },
+      BatchSize: STREAM_BATCHING.history.batchSize,
+      MaximumBatchingWindowInSeconds: STREAM_BATCHING.history.maxBatchingWindowS,
     });
   });
 
