@@ -55,6 +55,18 @@ export class NotFriendsError extends AppError {
   }
 }
 
+/** The caller is over one of its limits (docs/PROTOCOL.md §2.9, §1, §3); nothing was done. */
+export class RateLimitedError extends AppError {
+  override readonly name = "RateLimitedError";
+  constructor(
+    message: string,
+    /** When the limit lets the caller through again, when known. */
+    readonly retryAfterMs?: number,
+  ) {
+    super("rate_limited", message);
+  }
+}
+
 /** A backend dependency (Redis, Kinesis, DynamoDB) failed; the client should retry with backoff. */
 export class UnavailableError extends AppError {
   override readonly name = "UnavailableError";

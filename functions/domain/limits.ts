@@ -6,3 +6,13 @@ export const MAX_FRAME_BYTES = 32 * 1024;
 /** Frames a connection may send in one rate window; more get `rate_limited` (every route). */
 export const FRAMES_PER_WINDOW = 10;
 export const RATE_WINDOW_MS = 1000;
+
+/**
+ * WebSocket connections one user may hold open at once (several devices); a further handshake is
+ * refused with HTTP 429. Counted in Redis at $connect, atomically with the registration.
+ */
+export const MAX_CONNECTIONS_PER_USER = 5;
+
+/** Handshakes one user may make in one connect window (refused ones too); more are refused (429). */
+export const CONNECTS_PER_WINDOW = 10;
+export const CONNECT_WINDOW_MS = 60_000;

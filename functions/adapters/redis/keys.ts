@@ -3,7 +3,9 @@
 
 export const keys = {
   location: (userId: string) => `loc:{${userId}}`,
-  userConnections: (userId: string) => `conn:{${userId}}`,
+  // A sorted set (connectionId → expiry); it replaced the `conn:` set, whose keys just expire.
+  userConnections: (userId: string) => `conns:{${userId}}`,
+  connectRate: (userId: string) => `crl:{${userId}}`,
   subscribers: (userId: string) => `subs:{${userId}}`,
   connection: (connectionId: string) => `cx:{${connectionId}}`,
   follows: (connectionId: string) => `follows:{${connectionId}}`,
