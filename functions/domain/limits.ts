@@ -16,3 +16,11 @@ export const MAX_CONNECTIONS_PER_USER = 5;
 /** Handshakes one user may make in one connect window (refused ones too); more are refused (429). */
 export const CONNECTS_PER_WINDOW = 10;
 export const CONNECT_WINDOW_MS = 60_000;
+
+/**
+ * HTTP requests one user may make in one HTTP rate window, on every route together; more get 429
+ * `rate_limited`. About 10 a second on average, with room for a burst (a screen that loads
+ * several lists, a client paging its history).
+ */
+export const HTTP_REQUESTS_PER_WINDOW = 100;
+export const HTTP_RATE_WINDOW_MS = 10_000;

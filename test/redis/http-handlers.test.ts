@@ -1,9 +1,11 @@
-// HTTP handlers as API Gateway invokes them, DynamoDB mocked: validation at the edge.
+// HTTP handlers as API Gateway invokes them, over real Redis (DynamoDB mocked): validation at the
+// edge, and the per-user rate limit.
 import "aws-sdk-client-mock-vitest/extend";
 import { randomUUID } from "node:crypto";
-import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { HTTP_RATE_WINDOW_MS, HTTP_REQUESTS_PER_WINDOW } from "../../functions/domain/limits.ts";
 import type { HttpEvent, HttpHandler } from "../../functions/middleware/http.ts";
 
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -44,8 +46,36 @@ beforeAll(async () => {
   });
   profile = (await import("../../functions/http-profile.ts")).handler;
 });
+afterAll(async () => {
+  const { closeSharedRedis } = await import("../../functions/adapters/redis/client.ts");
+  await closeSharedRedis();
+});
 beforeEach(() => {
   dynamo.reset();
+});
+
+describe("the per-user rate limit", () => {
+  it("answers 429 rate_limited with retry-after beyond the user's requests in the window", async () => {
+    // Prepare: a user who used up the window.
+    dynamo.on(GetCommand).resolves({});
+    const alice = uid("alice");
+    for (let i = 0; i < HTTP_REQUESTS_PER_WINDOW; i++) {
+      expect((await profile(httpEvent("GET /me", alice))).statusCode).toBe(200);
+    }
+    // Act
+    const res = await profile(httpEvent("GET /me", alice));
+    // Assess
+    expect(res.statusCode).toBe(429);
+    expect(JSON.parse(res.body ?? "")).toEqual({
+      error: { code: "rate_limited", message: expect.any(String) },
+    });
+    const retryAfter = Number(res.headers?.["retry-after"]);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(HTTP_RATE_WINDOW_MS / 1000);
+    expect(dynamo).toHaveReceivedCommandTimes(GetCommand, HTTP_REQUESTS_PER_WINDOW);
+    // Another user is not affected.
+    expect((await profile(httpEvent("GET /me", uid("bob")))).statusCode).toBe(200);
+  });
 });
 
 describe("PUT /me", () => {

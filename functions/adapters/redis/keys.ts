@@ -12,6 +12,7 @@ export const keys = {
   geoCell: (cell: string) => `geo:{${cell}}`,
   settings: (userId: string) => `settings:{${userId}}`,
   rateLimit: (connectionId: string) => `rl:{${connectionId}}`,
+  httpRateLimit: (userId: string) => `hrl:{${userId}}`,
   pushBudget: (epochSecond: number) => `budget:{${epochSecond}}`,
 } as const;
 
