@@ -69,7 +69,7 @@ export async function loadPopulation(
     commands.push(
       ["hset", keys.connection(c), "userId", u, "connectedAt", now],
       ["expire", keys.connection(c), CONNECTION_TTL_S],
-      ["sadd", keys.userConnections(u), c],
+      ["zadd", keys.userConnections(u), now + CONNECTION_TTL_S * 1000, c],
       [
         "hset",
         keys.location(u),

@@ -10,33 +10,36 @@ import {
 } from "./app/friends.ts";
 import { userIdSchema } from "./domain/frames.ts";
 import { httpApi, json, parseBody, userIdParam } from "./middleware/http.ts";
-import { friendshipsRepo, notifier, now, redis, usersRepo } from "./wiring.ts";
+import { friendshipsRepo, notifier, now, redis, requestGate, usersRepo } from "./wiring.ts";
 
 const deps = { users: usersRepo(), friendships: friendshipsRepo(), now };
 const notifierAtStart = notifier();
 
 const requestBody = z.object({ userId: userIdSchema("userId") });
 
-export const handler = httpApi({
-  "POST /friends/requests": async (event) => {
-    const out = await requestFriend(deps, event.userId, parseBody(event, requestBody).userId);
-    return json(out.created ? 201 : 200, { status: out.status });
+export const handler = httpApi(
+  {
+    "POST /friends/requests": async (event) => {
+      const out = await requestFriend(deps, event.userId, parseBody(event, requestBody).userId);
+      return json(out.created ? 201 : 200, { status: out.status });
+    },
+    "GET /friends/requests": async ({ userId }) => json(200, await listRequests(deps, userId)),
+    "POST /friends/requests/{userId}/accept": async (event) =>
+      json(200, await acceptRequest(deps, event.userId, userIdParam(event))),
+    "DELETE /friends/requests/{userId}": async (event) => {
+      await removeRequest(deps, event.userId, userIdParam(event));
+      return json(204);
+    },
+    "GET /friends": async ({ userId }) => json(200, await listFriends(deps, userId)),
+    "DELETE /friends/{userId}": async (event) => {
+      const { audience } = await redis();
+      await unfriend(
+        { ...deps, audience, notifier: notifierAtStart },
+        event.userId,
+        userIdParam(event),
+      );
+      return json(204);
+    },
   },
-  "GET /friends/requests": async ({ userId }) => json(200, await listRequests(deps, userId)),
-  "POST /friends/requests/{userId}/accept": async (event) =>
-    json(200, await acceptRequest(deps, event.userId, userIdParam(event))),
-  "DELETE /friends/requests/{userId}": async (event) => {
-    await removeRequest(deps, event.userId, userIdParam(event));
-    return json(204);
-  },
-  "GET /friends": async ({ userId }) => json(200, await listFriends(deps, userId)),
-  "DELETE /friends/{userId}": async (event) => {
-    const { audience } = await redis();
-    await unfriend(
-      { ...deps, audience, notifier: notifierAtStart },
-      event.userId,
-      userIdParam(event),
-    );
-    return json(204);
-  },
-});
+  requestGate,
+);

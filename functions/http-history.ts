@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { eraseHistory, queryHistory } from "./app/history.ts";
 import { httpApi, json, validated } from "./middleware/http.ts";
-import { historyRepo, now, publisher, redis } from "./wiring.ts";
+import { historyRepo, now, publisher, redis, requestGate } from "./wiring.ts";
 
 const deps = { history: historyRepo() };
 const publisherAtStart = publisher();
@@ -26,14 +26,17 @@ const querySchema = z.object({
   cursor: z.string().max(512, { error: "cursor is not a cursor this server issued" }).optional(),
 });
 
-export const handler = httpApi({
-  "GET /me/history": async (event) => {
-    const q = validated(querySchema, event.queryStringParameters ?? {}, "invalid query");
-    return json(200, await queryHistory(deps, event.userId, { ...q, limit: q.limit ?? 100 }));
+export const handler = httpApi(
+  {
+    "GET /me/history": async (event) => {
+      const q = validated(querySchema, event.queryStringParameters ?? {}, "invalid query");
+      return json(200, await queryHistory(deps, event.userId, { ...q, limit: q.limit ?? 100 }));
+    },
+    "DELETE /me/history": async ({ userId }) => {
+      const { positions } = await redis();
+      await eraseHistory({ ...deps, positions, publisher: publisherAtStart, now }, userId);
+      return json(204);
+    },
   },
-  "DELETE /me/history": async ({ userId }) => {
-    const { positions } = await redis();
-    await eraseHistory({ ...deps, positions, publisher: publisherAtStart, now }, userId);
-    return json(204);
-  },
-});
+  requestGate,
+);

@@ -3,21 +3,24 @@ import { republishLocation } from "./app/location.ts";
 import { getSettings, updateSettings } from "./app/settings.ts";
 import { settingsUpdateSchema } from "./domain/settings.ts";
 import { httpApi, json, parseBody } from "./middleware/http.ts";
-import { positionWiring } from "./wiring.ts";
+import { positionWiring, requestGate } from "./wiring.ts";
 
 const deps = positionWiring();
 
-export const handler = httpApi({
-  "GET /me/settings": async ({ userId }) =>
-    json(200, await getSettings((await deps()).settings, userId)),
-  "PUT /me/settings": async (event) => {
-    const update = parseBody(event, settingsUpdateSchema);
-    const d = await deps();
-    const settings = await updateSettings(
-      { ...d.settings, republish: async (u) => void (await republishLocation(d, u)) },
-      event.userId,
-      update,
-    );
-    return json(200, settings);
+export const handler = httpApi(
+  {
+    "GET /me/settings": async ({ userId }) =>
+      json(200, await getSettings((await deps()).settings, userId)),
+    "PUT /me/settings": async (event) => {
+      const update = parseBody(event, settingsUpdateSchema);
+      const d = await deps();
+      const settings = await updateSettings(
+        { ...d.settings, republish: async (u) => void (await republishLocation(d, u)) },
+        event.userId,
+        update,
+      );
+      return json(200, settings);
+    },
   },
-});
+  requestGate,
+);

@@ -39,6 +39,8 @@ export const redis = once(async () => redisAdapters(await sharedRedis()));
 
 export const frameGate = async () => (await redis()).frameGate;
 
+export const requestGate = async () => (await redis()).requestGate;
+
 export const publisher = once(
   () => new KinesisPublisher(sharedKinesisClient(), requireEnv(ENV.locationStream)),
 );

@@ -40,8 +40,8 @@ const SESSION: Omit<FunctionNeeds, "description"> = {
 };
 
 /**
- * Every WebSocket route is rate-limited per connection, and the counters live in Redis: even the
- * routes that touch no other state need it.
+ * Every WebSocket route is rate-limited per connection, and every HTTP route per user; the counters
+ * live in Redis: even the routes that touch no other state need it.
  */
 const RATE_LIMITED: Omit<FunctionNeeds, "description"> = { redis: true };
 
@@ -86,7 +86,7 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     memorySize: 512,
     timeout: Duration.seconds(60),
   },
-  "http-profile": { description: "HTTP /me profile", users: "read-write" },
+  "http-profile": { description: "HTTP /me profile", users: "read-write", ...RATE_LIMITED },
   "http-friends": {
     description: "HTTP friend requests and friendships",
     users: "read",

@@ -50,6 +50,15 @@ export function compileRoutes(routeKeys: readonly string[]): CompiledRoute[] {
   });
 }
 
+/** A path segment percent-decoded as UTF-8; null when it is not valid percent-encoding. */
+function decodePathSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 function send(
   res: ServerResponse,
   status: number,
@@ -127,16 +136,29 @@ export async function startHttpApi(
 
     compiled ??= compileRoutes(Object.keys(h.routes));
     let pathParameters: Record<string, string> | undefined;
+    let undecodable: string | undefined;
     const route = compiled.find((r) => {
       if (r.method !== method) return false;
       const m = r.pattern.exec(url.pathname);
       if (!m) return false;
-      pathParameters = Object.fromEntries(
-        r.params.map((p, i) => [p, decodeURIComponent(m[i + 1] ?? "")]),
-      );
+      // As API Gateway's HTTP API, handlers get path parameters decoded; one that is not valid
+      // percent-encoding (`%ff`, `%zz`, a lone `%`) is the client's error, not a URIError's 500.
+      pathParameters = {};
+      for (const [i, p] of r.params.entries()) {
+        const value = decodePathSegment(m[i + 1] ?? "");
+        if (value === null) undecodable ??= p;
+        else pathParameters[p] = value;
+      }
       return true;
     });
     if (!route) return error(res, 404, "not_found", `no route ${method} ${url.pathname}`);
+    if (undecodable !== undefined)
+      return error(
+        res,
+        400,
+        "invalid_request",
+        `${undecodable} in the path is not valid percent-encoded UTF-8`,
+      );
 
     const auth = req.headers.authorization ?? "";
     const token = /^Bearer (.+)$/i.exec(auth)?.[1];

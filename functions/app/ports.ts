@@ -69,7 +69,16 @@ export interface PositionStore {
 
 // ---- Connections ------------------------------------------------------------------------------
 
+/** Why a new connection was refused: the user's connection cap, or their handshake rate. */
+export type ConnectRefusal = "too_many_connections" | "too_many_connects";
+
 export interface ConnectionRegistry {
+  /**
+   * Register a new connection ($connect) unless the user is over a limit (domain/limits.ts); the
+   * count and the registration are one atomic step, so concurrent handshakes cannot pass the cap.
+   */
+  open(userId: string, connectionId: string, connectedAt: number): Promise<ConnectRefusal | null>;
+  /** (Re-)register a connection that is open already (`init`, after Redis lost it): no limit. */
   add(userId: string, connectionId: string, connectedAt: number): Promise<void>;
   /** Forget a connection and what it followed; `offline` when it was the user's last one. */
   remove(userId: string, connectionId: string): Promise<{ offline: boolean }>;

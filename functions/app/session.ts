@@ -1,7 +1,12 @@
 // Use cases of a WebSocket session: connect, disconnect, init (announce + snapshot + subscribe),
 // paging the snapshot, and following or unfollowing one friend.
 import type { Tunables } from "../config.ts";
-import { NotFriendsError } from "../domain/errors.ts";
+import { NotFriendsError, RateLimitedError } from "../domain/errors.ts";
+import {
+  CONNECT_WINDOW_MS,
+  CONNECTS_PER_WINDOW,
+  MAX_CONNECTIONS_PER_USER,
+} from "../domain/limits.ts";
 import { type LocationDeps, recordLocation } from "./location.ts";
 import type { Audience, ConnectionRegistry, FriendshipRepository, PositionStore } from "./ports.ts";
 import type { SettingsDeps } from "./settings.ts";
@@ -16,7 +21,7 @@ import {
 
 export interface SessionDeps extends LocationDeps {
   positions: LocationDeps["positions"] & Pick<PositionStore, "positions">;
-  connections: Pick<ConnectionRegistry, "add" | "remove">;
+  connections: Pick<ConnectionRegistry, "open" | "add" | "remove">;
   audience: Pick<Audience, "subscribe" | "unsubscribe" | "setNearbyFlags">;
   friends: Pick<FriendshipRepository, "friendIds" | "get">;
   settings: SettingsDeps;
@@ -32,12 +37,21 @@ const snapshotDeps = (deps: SessionDeps): SnapshotDeps => ({
 
 export const DEFAULT_PAGE_SIZE = 20;
 
+/** Register a new connection; a user over their connection cap or handshake rate is refused. */
 export async function connect(
   deps: SessionDeps,
   userId: string,
   connectionId: string,
 ): Promise<void> {
-  await deps.connections.add(userId, connectionId, deps.now());
+  const refusal = await deps.connections.open(userId, connectionId, deps.now());
+  if (refusal === "too_many_connections")
+    throw new RateLimitedError(
+      `at most ${MAX_CONNECTIONS_PER_USER} connections per user may be open at once`,
+    );
+  if (refusal === "too_many_connects")
+    throw new RateLimitedError(
+      `at most ${CONNECTS_PER_WINDOW} connections per user may be opened in ${CONNECT_WINDOW_MS / 1000} s`,
+    );
 }
 
 /** Forget the connection; when it was the user's last, tell friends the user went offline. */

@@ -65,6 +65,15 @@ export class NotFriendsError extends AppError {
   }
 }
 
+/** The caller is over one of its limits (docs/PROTOCOL.md §2.9, §1, §3); nothing was done. */
+export class RateLimitedError extends AppError {
+  override readonly name = "RateLimitedError";
+  /** `retryAfterMs`: when the limit lets the caller through again, when known. */
+  constructor(message: string, retryAfterMs?: number) {
+    super("rate_limited", message, retryAfterMs === undefined ? {} : { retryAfterMs });
+  }
+}
+
 /** A backend dependency (Redis, Kinesis, DynamoDB) failed; the client should retry with backoff. */
 export class UnavailableError extends AppError {
   override readonly name = "UnavailableError";

@@ -1,5 +1,6 @@
 // The HTTP API's handler stack: `middy(@middy/http-router)` with observability, the protocol's error
-// envelope and the caller (the JWT authorizer's `sub`). Route handlers hold only their use case;
+// envelope, the caller (the JWT authorizer's `sub`) and the caller's rate limit, counted before any
+// route (or "no route") runs. Route handlers hold only their use case;
 // `parseBody` and `userIdParam` validate at the edge with messages that name the field. The error
 // envelope is ours, not @middy/http-error-handler's: the protocol's body is {"error":{code,message}}.
 import middy, { type MiddlewareObj } from "@middy/core";
@@ -10,11 +11,17 @@ import type {
   Context,
 } from "aws-lambda";
 import type { z } from "zod";
-import { AppError, httpStatusOf, InvalidRequestError, NotFoundError } from "../domain/errors.ts";
+import {
+  AppError,
+  httpStatusOf,
+  InvalidRequestError,
+  NotFoundError,
+} from "../domain/errors.ts";
 import { USER_ID_PATTERN } from "../domain/frames.ts";
 import { logger } from "../observability.ts";
 import { clientErrorOf } from "./errors.ts";
 import { observe } from "./observability.ts";
+import { type RequestGate, requestRateLimit } from "./request-gate.ts";
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -40,18 +47,32 @@ const jwtCaller = (): MiddlewareObj<HttpEvent & { userId?: string }> => ({
   },
 });
 
-/** Any error becomes `{"error":{"code","message"[,"retryAfterMs"]}}` with the code's status. */
+/**
+ * Any error becomes `{"error":{"code","message"[,"retryAfterMs"]}}` with the code's status; an
+ * error that says when to retry also gets `retry-after` (whole seconds).
+ */
 const httpErrorEnvelope = (): MiddlewareObj<HttpEvent, HttpResult> => ({
   onError: (request) => {
     const error = clientErrorOf(request.error, request.event.routeKey);
-    request.response = json(httpStatusOf(error.code), { error });
+    const response = json(httpStatusOf(error.code), { error });
+    if (error.retryAfterMs !== undefined) {
+      const seconds = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+      response.headers = { ...response.headers, "retry-after": seconds };
+    }
+    request.response = response;
   },
 });
 
 type RouteFn = (event: HttpRouteEvent) => Promise<HttpResult>;
 
-/** One Lambda serving several routes of the HTTP API, keyed "METHOD /path" as in routes.ts. */
-export function httpApi(routes: Record<string, RouteFn>): HttpHandler {
+/**
+ * One Lambda serving several routes of the HTTP API, keyed "METHOD /path" as in routes.ts; every
+ * request counts against its caller's rate limit (`gate`).
+ */
+export function httpApi(
+  routes: Record<string, RouteFn>,
+  gate: () => Promise<RequestGate>,
+): HttpHandler {
   const router = httpRouterHandler({
     routes: Object.entries(routes).map(([routeKey, handler]) => {
       const [method, path] = routeKey.split(" ") as [Method, string];
@@ -64,7 +85,8 @@ export function httpApi(routes: Record<string, RouteFn>): HttpHandler {
   return middy<HttpRouteEvent, HttpResult>(router)
     .use(observe())
     .use(httpErrorEnvelope())
-    .use(jwtCaller()) as unknown as HttpHandler;
+    .use(jwtCaller())
+    .use(requestRateLimit(gate)) as unknown as HttpHandler;
 }
 
 /** A path parameter that must be a user id. */

@@ -5,7 +5,7 @@
 // @middy/ws-*: the protocol's error frames, rate limit and session check are ours.
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
-import { toClientError } from "../domain/errors.ts";
+import type { ErrorCode } from "../domain/errors.ts";
 import type { Action } from "../domain/frames.ts";
 import { describeError, logger } from "../observability.ts";
 import { clientErrorOf } from "./errors.ts";
@@ -91,10 +91,18 @@ export function wsDefaultRoute(gate: () => Promise<FrameGate>): WsHandler {
   ) as unknown as WsHandler;
 }
 
+/** The status a refused handshake gets (docs/PROTOCOL.md §1); API Gateway answers with it. */
+const HANDSHAKE_STATUS: Partial<Record<ErrorCode, number>> = {
+  // Over the user's connection cap or handshake rate: retry later, or close another connection.
+  rate_limited: 429,
+  // A dependency is down: retry with backoff.
+  unavailable: 503,
+};
+
 /**
- * `$connect` and `$disconnect`: the caller and observability; a failure is logged with the caller's
- * keys. `$connect` answers 503 or 500 (API Gateway refuses the handshake with that status);
- * `$disconnect` rethrows.
+ * `$connect` and `$disconnect`: the caller and observability. `$connect` refuses the handshake with
+ * the status of its error (429, 503, else 500), counted as a client error like any other;
+ * `$disconnect` logs its failure with the caller's keys and rethrows.
  */
 export function wsLifecycle(
   route: "$connect" | "$disconnect",
@@ -102,11 +110,11 @@ export function wsLifecycle(
 ): WsHandler {
   const failures: MiddlewareObj<WsEvent, WsResult> = {
     onError: (request) => {
-      logger.error(`${route} failed`, describeError(request.error));
-      // A refused handshake: 503 when a dependency is down (the client retries with backoff).
       if (route === "$connect") {
-        const { code } = toClientError(request.error);
-        request.response = { statusCode: code === "unavailable" ? 503 : 500 };
+        const { code } = clientErrorOf(request.error, route);
+        request.response = { statusCode: HANDSHAKE_STATUS[code] ?? 500 };
+      } else {
+        logger.error(`${route} failed`, describeError(request.error));
       }
     },
   };

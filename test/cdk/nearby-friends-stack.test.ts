@@ -45,12 +45,7 @@ const needing = (need: keyof FunctionNeeds): string[] =>
   Object.entries(FUNCTION_NEEDS).flatMap(([entry, needs]) => (needs[need] ? [entry] : []));
 const REDIS_ENTRIES = needing("redis");
 /** Functions that must stay out of the VPC (no Redis; the authorizer fetches Cognito's JWKS). */
-const OUTSIDE_VPC = [
-  AUTHORIZER_ENTRY,
-  STREAM_CONSUMERS.history,
-  "http-profile",
-  "cognito-post-confirmation",
-];
+const OUTSIDE_VPC = [AUTHORIZER_ENTRY, STREAM_CONSUMERS.history, "cognito-post-confirmation"];
 /** The hot paths, which X-Ray must not trace: one invocation per location frame, per stream batch. */
 const UNTRACED = ["ws-location", STREAM_CONSUMERS.fanout];
 const traced = (entry: string): boolean => !UNTRACED.includes(entry);
@@ -335,6 +330,8 @@ describe("functions", () => {
     }
     // The per-connection rate limit, counted in Redis, applies to every WebSocket route.
     for (const entry of Object.values(WS_ROUTES)) expect(REDIS_ENTRIES).toContain(entry);
+    // So does the per-user rate limit of every HTTP route.
+    for (const entry of Object.values(HTTP_ROUTES)) expect(REDIS_ENTRIES).toContain(entry);
     for (const entry of OUTSIDE_VPC) expect(REDIS_ENTRIES).not.toContain(entry);
   });
 

@@ -63,7 +63,7 @@ describe("Redis Cluster", () => {
     const bob = uid("bob");
     const c1 = uid("c");
     const c2 = uid("c");
-    await store.connections.add(bob, c1, 1);
+    expect(await store.connections.open(bob, c1, 1)).toBeNull();
     await store.connections.add(bob, c2, 2);
     await store.audience.subscribe(bob, c1, [alice, uid("x"), uid("y")]);
     await store.audience.setNearbyFlags([[alice, { connectionId: c1, userId: bob }, true]]);

@@ -287,7 +287,7 @@ describe("fan-out handler", () => {
     const viewer = uid("bob");
     const conn = uid("conn");
     await redis.hset(`cx:{${conn}}`, "userId", viewer, "connectedAt", "0");
-    await redis.sadd(`conn:{${viewer}}`, conn);
+    await redis.zadd(`conns:{${viewer}}`, Date.now() + 3_600_000, conn);
     await redis.hset(`subs:{${mover}}`, `${conn} ${viewer}`, "0");
     await redis.sadd(`follows:{${conn}}`, mover);
     await redis.hset(
@@ -334,7 +334,7 @@ describe("fan-out handler", () => {
     expect(res.batchItemFailures).toEqual([]);
     expect(management).toHaveReceivedCommandWith(PostToConnectionCommand, { ConnectionId: conn });
     expect(await redis.exists(`cx:{${conn}}`, `loc:{${viewer}}`)).toBe(0);
-    expect(await redis.sismember(`conn:{${viewer}}`, conn)).toBe(0);
+    expect(await redis.zscore(`conns:{${viewer}}`, conn)).toBeNull();
     expect(await redis.hlen(`subs:{${alice}}`)).toBe(0);
     const offline = kinesis.commandCalls(PutRecordCommand)[0]?.args[0].input;
     expect(JSON.parse(Buffer.from(offline?.Data ?? new Uint8Array()).toString())).toMatchObject({

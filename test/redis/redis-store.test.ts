@@ -179,7 +179,7 @@ describe("connections and subscriptions", () => {
     expect(await store.connections.remove(u, "c1")).toEqual({ offline: false });
     expect(await redis.exists(`loc:{${u}}`)).toBe(1);
     expect(await store.connections.remove(u, "c2")).toEqual({ offline: true });
-    expect(await redis.exists(`loc:{${u}}`, `cx:{c2}`, `conn:{${u}}`)).toBe(0);
+    expect(await redis.exists(`loc:{${u}}`, `cx:{c2}`, `conns:{${u}}`)).toBe(0);
     expect(await redis.zscore(`geo:{${cell}}`, u)).toBeNull();
   });
 
@@ -201,7 +201,7 @@ describe("connections and subscriptions", () => {
       { connectionId: conn, userId: bob, nearby: false },
     ]);
     // Nothing outlives the connections it names, even without a $disconnect.
-    for (const key of [`subs:{${alice}}`, `conn:{${bob}}`, `follows:{${conn}}`, `cx:{${conn}}`]) {
+    for (const key of [`subs:{${alice}}`, `conns:{${bob}}`, `follows:{${conn}}`, `cx:{${conn}}`]) {
       expect(await redis.ttl(key)).toBeGreaterThan(7000);
     }
     const positions = await store.positions.positions([bob, alice]);

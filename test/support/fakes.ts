@@ -9,6 +9,7 @@ import type {
   Audience,
   Clock,
   ConnectionRegistry,
+  ConnectRefusal,
   EventPublisher,
   FlagChange,
   Friendship,
@@ -36,6 +37,7 @@ import { DEFAULT_TUNABLES, type Tunables } from "../../functions/config.ts";
 import type { LocationEvent } from "../../functions/domain/events.ts";
 import type { FriendUpdate, StreamRecord, Subscriber } from "../../functions/domain/fanout-plan.ts";
 import type { LatLon } from "../../functions/domain/geo.ts";
+import { MAX_CONNECTIONS_PER_USER } from "../../functions/domain/limits.ts";
 import { decideWrite, type PublishedPosition } from "../../functions/domain/movement.ts";
 import {
   DEFAULT_SETTINGS,
@@ -303,7 +305,7 @@ export class InMemoryAudience implements Audience {
     private readonly deps: {
       positions: InMemoryPositions;
       settingsCache: InMemorySettingsCache;
-      /** `conn:{userId}`: the user's registered connections. */
+      /** `conns:{userId}`: the user's registered connections. */
       connectionsOf: (userId: string) => readonly string[];
     },
   ) {}
@@ -411,9 +413,10 @@ export class InMemoryAudience implements Audience {
 // ---- Connections -------------------------------------------------------------------------------
 
 /**
- * `conn:{userId}` and `cx:{connectionId}`. Removing a connection drops its subscriptions from the
- * audience; removing a user's last one deletes their position (the user is offline), as the Redis
- * script does.
+ * `conns:{userId}` and `cx:{connectionId}`. Opening a connection is refused at the user's connection
+ * cap (the connect rate is the Redis script's alone); removing a connection drops its subscriptions
+ * from the audience; removing a user's last one deletes their position (the user is offline), as the
+ * Redis script does.
  */
 export class InMemoryConnections implements ConnectionRegistry {
   private readonly byUser = new Map<string, Set<string>>();
@@ -422,6 +425,16 @@ export class InMemoryConnections implements ConnectionRegistry {
   constructor(
     private readonly deps: { audience: InMemoryAudience; positions: InMemoryPositions },
   ) {}
+
+  async open(
+    userId: string,
+    connectionId: string,
+    connectedAt: number,
+  ): Promise<ConnectRefusal | null> {
+    if (this.of(userId).length >= MAX_CONNECTIONS_PER_USER) return "too_many_connections";
+    await this.add(userId, connectionId, connectedAt);
+    return null;
+  }
 
   async add(userId: string, connectionId: string, _connectedAt: number): Promise<void> {
     const set = this.byUser.get(userId) ?? new Set<string>();

@@ -5,6 +5,7 @@ import type { RedisClient } from "./client.ts";
 import { RedisConnectionRegistry } from "./connections.ts";
 import { RedisFrameGate } from "./frame-gate.ts";
 import { RedisPositionStore } from "./positions.ts";
+import { RedisRequestGate } from "./request-gate.ts";
 import { RedisSettingsCache } from "./settings-cache.ts";
 
 export function redisAdapters(client: RedisClient) {
@@ -15,6 +16,7 @@ export function redisAdapters(client: RedisClient) {
     audience: new RedisAudience(client),
     settingsCache: new RedisSettingsCache(client),
     frameGate: new RedisFrameGate(client),
+    requestGate: new RedisRequestGate(client),
   };
 }
 

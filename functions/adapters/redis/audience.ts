@@ -122,7 +122,7 @@ export class RedisAudience implements Audience {
   }
 
   async unlink(viewer: string, friend: string): Promise<string[]> {
-    const conns = await this.redis.smembers(keys.userConnections(viewer));
+    const conns = await this.redis.zrange(keys.userConnections(viewer), 0, -1);
     const rows = await Promise.all(
       conns.map((c) => {
         const field = subscriberField({ connectionId: c, userId: viewer });

@@ -1,18 +1,62 @@
-// Connections in Redis: `conn:{userId}` (the user's connections), `cx:{connectionId}` (its user),
-// and the clean-up of everything a connection followed (through its `follows:` index).
+// Connections in Redis: `conns:{userId}` (the user's connections, each scored with the time it
+// stops counting), `crl:{userId}` (the user's handshakes in the current connect window),
+// `cx:{connectionId}` (its user), and the clean-up of everything a connection followed (through its
+// `follows:` index).
 import type { Result } from "ioredis";
-import type { ConnectionRegistry } from "../../app/ports.ts";
+import type { ConnectionRegistry, ConnectRefusal } from "../../app/ports.ts";
+import {
+  CONNECT_WINDOW_MS,
+  CONNECTS_PER_WINDOW,
+  MAX_CONNECTIONS_PER_USER,
+} from "../../domain/limits.ts";
 import type { RedisClient } from "./client.ts";
 import { CONNECTION_TTL_S, keys, subscriberField } from "./keys.ts";
 
+// Redis' own clock, in ms: every Lambda's scripts agree on what has expired.
+const NOW_MS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
 /**
- * Remove a connection from its user's set; when it was the last one, delete the user's position
- * (the user is offline). KEYS[1] conn:{userId}, KEYS[2] loc:{userId}; ARGV connectionId.
- * Returns {remaining, cellOfDeletedPosition}.
+ * A handshake: count it in the connect window (refused ones too), drop the user's entries past
+ * their expiry (connections that died without $disconnect), and register the connection unless the
+ * user holds the maximum already. One script, so concurrent handshakes cannot pass the cap.
+ * KEYS[1] conns:{userId}, KEYS[2] crl:{userId}; ARGV connectionId, ttlMs, maxConnections,
+ * connectsPerWindow, windowMs. Returns 0 (registered), 1 (over the connect rate), 2 (at the cap).
  */
-const REMOVE_CONNECTION_LUA = `
-redis.call('SREM', KEYS[1], ARGV[1])
-local remaining = redis.call('SCARD', KEYS[1])
+const OPEN_CONNECTION_LUA = `${NOW_MS}
+local n = redis.call('INCR', KEYS[2])
+if n == 1 or redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+if n > tonumber(ARGV[4]) then return 1 end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 2
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 0
+`;
+
+/**
+ * Register a connection that is open already (no limit), keeping the expiry of an entry it has.
+ * KEYS[1] conns:{userId}; ARGV connectionId, ttlMs.
+ */
+const ADD_CONNECTION_LUA = `${NOW_MS}
+redis.call('ZADD', KEYS[1], 'NX', now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 0
+`;
+
+/**
+ * Remove a connection from its user's set (with the entries past their expiry); when none is left,
+ * delete the user's position (the user is offline). KEYS[1] conns:{userId}, KEYS[2] loc:{userId};
+ * ARGV connectionId. Returns {remaining, cellOfDeletedPosition}.
+ */
+const REMOVE_CONNECTION_LUA = `${NOW_MS}
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local remaining = redis.call('ZCARD', KEYS[1])
 if remaining > 0 then return {remaining, ''} end
 local cell = redis.call('HGET', KEYS[2], 'cell')
 redis.call('DEL', KEYS[2])
@@ -21,6 +65,16 @@ return {0, cell or ''}
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
+    nfOpenConnection(
+      connKey: string,
+      rateKey: string,
+      connectionId: string,
+      ttlMs: string,
+      maxConnections: string,
+      connectsPerWindow: string,
+      windowMs: string,
+    ): Result<number, Context>;
+    nfAddConnection(connKey: string, connectionId: string, ttlMs: string): Result<number, Context>;
     nfRemoveConnection(
       connKey: string,
       locKey: string,
@@ -29,17 +83,79 @@ declare module "ioredis" {
   }
 }
 
+export interface ConnectionLimits {
+  maxConnections: number;
+  connectsPerWindow: number;
+  connectWindowMs: number;
+  /**
+   * How long an entry of `conns:` counts without a $disconnect: API Gateway closes every connection
+   * within 2 h, so one older than this died unreported.
+   */
+  entryTtlMs: number;
+}
+
+const DEFAULT_LIMITS: ConnectionLimits = {
+  maxConnections: MAX_CONNECTIONS_PER_USER,
+  connectsPerWindow: CONNECTS_PER_WINDOW,
+  connectWindowMs: CONNECT_WINDOW_MS,
+  entryTtlMs: CONNECTION_TTL_S * 1000,
+};
+
+const REFUSALS: Record<number, ConnectRefusal | null> = {
+  0: null,
+  1: "too_many_connects",
+  2: "too_many_connections",
+};
+
 export class RedisConnectionRegistry implements ConnectionRegistry {
-  constructor(private readonly redis: RedisClient) {
+  private readonly limits: ConnectionLimits;
+
+  constructor(
+    private readonly redis: RedisClient,
+    limits: Partial<ConnectionLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    redis.defineCommand("nfOpenConnection", { numberOfKeys: 2, lua: OPEN_CONNECTION_LUA });
+    redis.defineCommand("nfAddConnection", { numberOfKeys: 1, lua: ADD_CONNECTION_LUA });
     redis.defineCommand("nfRemoveConnection", { numberOfKeys: 2, lua: REMOVE_CONNECTION_LUA });
   }
 
+  async open(
+    userId: string,
+    connectionId: string,
+    connectedAt: number,
+  ): Promise<ConnectRefusal | null> {
+    const l = this.limits;
+    const outcome = await this.redis.nfOpenConnection(
+      keys.userConnections(userId),
+      keys.connectRate(userId),
+      connectionId,
+      String(l.entryTtlMs),
+      String(l.maxConnections),
+      String(l.connectsPerWindow),
+      String(l.connectWindowMs),
+    );
+    const refusal = REFUSALS[outcome];
+    if (refusal === undefined) throw new Error(`unexpected open-connection outcome ${outcome}`);
+    if (refusal === null) await this.describe(userId, connectionId, connectedAt);
+    return refusal;
+  }
+
   async add(userId: string, connectionId: string, connectedAt: number): Promise<void> {
+    await Promise.all([
+      this.redis.nfAddConnection(
+        keys.userConnections(userId),
+        connectionId,
+        String(this.limits.entryTtlMs),
+      ),
+      this.describe(userId, connectionId, connectedAt),
+    ]);
+  }
+
+  /** `cx:{connectionId}`: whose connection it is (the connection's own slot, so not in a script). */
+  private async describe(userId: string, connectionId: string, connectedAt: number) {
     const cx = keys.connection(connectionId);
     await Promise.all([
-      this.redis.sadd(keys.userConnections(userId), connectionId),
-      // Every member is a connection that lives at most 2 h: the set need not outlive the newest.
-      this.redis.expire(keys.userConnections(userId), CONNECTION_TTL_S),
       this.redis.hset(cx, "userId", userId, "connectedAt", String(connectedAt)),
       this.redis.expire(cx, CONNECTION_TTL_S),
     ]);

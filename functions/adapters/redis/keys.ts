@@ -3,13 +3,16 @@
 
 export const keys = {
   location: (userId: string) => `loc:{${userId}}`,
-  userConnections: (userId: string) => `conn:{${userId}}`,
+  // A sorted set (connectionId → expiry); it replaced the `conn:` set, whose keys just expire.
+  userConnections: (userId: string) => `conns:{${userId}}`,
+  connectRate: (userId: string) => `crl:{${userId}}`,
   subscribers: (userId: string) => `subs:{${userId}}`,
   connection: (connectionId: string) => `cx:{${connectionId}}`,
   follows: (connectionId: string) => `follows:{${connectionId}}`,
   geoCell: (cell: string) => `geo:{${cell}}`,
   settings: (userId: string) => `settings:{${userId}}`,
   rateLimit: (connectionId: string) => `rl:{${connectionId}}`,
+  httpRateLimit: (userId: string) => `hrl:{${userId}}`,
   pushBudget: (epochSecond: number) => `budget:{${epochSecond}}`,
 } as const;
 

@@ -9,11 +9,13 @@ import {
   unsubscribe,
 } from "../../../functions/app/session.ts";
 import { encodeCursor } from "../../../functions/app/snapshot.ts";
+import { RateLimitedError } from "../../../functions/domain/errors.ts";
 import {
   APPROXIMATE_PRECISION,
   haversineM,
   snapToCellCentre,
 } from "../../../functions/domain/geo.ts";
+import { MAX_CONNECTIONS_PER_USER } from "../../../functions/domain/limits.ts";
 import type { Settings } from "../../../functions/domain/settings.ts";
 import { T0, type World, world } from "../../support/fakes.ts";
 import { HOME, north } from "../../support/places.ts";
@@ -297,6 +299,23 @@ describe("subscribe and unsubscribe", () => {
     // Assess
     expect(w.audience.subscribersOf("bob")).toEqual([]);
     expect(w.audience.followedBy("a1")).toEqual([]);
+  });
+});
+
+describe("connect", () => {
+  it("refuses a connection beyond the user's cap as rate_limited, registering nothing", async () => {
+    // Prepare
+    const w = world();
+    for (let i = 1; i <= MAX_CONNECTIONS_PER_USER; i++) await connect(w.session, "alice", `a${i}`);
+    // Act
+    const refused = connect(w.session, "alice", "a-extra");
+    // Assess
+    await expect(refused).rejects.toBeInstanceOf(RateLimitedError);
+    await expect(refused).rejects.toMatchObject({ code: "rate_limited" });
+    expect(w.connections.of("alice")).toHaveLength(MAX_CONNECTIONS_PER_USER);
+    expect(w.connections.of("alice")).not.toContain("a-extra");
+    await connect(w.session, "bob", "b1");
+    expect(w.connections.of("bob")).toEqual(["b1"]);
   });
 });
 
