@@ -2,6 +2,7 @@
 // trigger leaves an existing profile as it is.
 import middy from "@middy/core";
 import type { PostConfirmationTriggerEvent } from "aws-lambda";
+import { initialDisplayName } from "./domain/profile.ts";
 import { observe } from "./middleware/observability.ts";
 import { usersRepo } from "./wiring.ts";
 
@@ -17,7 +18,7 @@ const createProfile = async (
   if (!userId) throw new Error("the confirmed user has no sub attribute");
   await users.createIfMissing({
     userId,
-    displayName: attributes.preferred_username ?? attributes.name ?? null,
+    displayName: initialDisplayName(attributes.preferred_username, attributes.name),
   });
   return event;
 };

@@ -29,3 +29,18 @@ export const MAX_DISPLAY_NAME_CHARS = 64;
 export const profileUpdateSchema = z.object({
   displayName: userTextSchema("displayName", { min: 1, max: MAX_DISPLAY_NAME_CHARS }),
 });
+
+const displayNameSchema = profileUpdateSchema.shape.displayName;
+
+/**
+ * The display name a new user starts with, from what sign-up collected (in order of preference):
+ * the first candidate that the `PUT /me` rule accepts, trimmed; `null` when none does.
+ */
+export function initialDisplayName(...candidates: (string | undefined)[]): string | null {
+  for (const c of candidates) {
+    if (c === undefined) continue;
+    const parsed = displayNameSchema.safeParse(c);
+    if (parsed.success) return parsed.data;
+  }
+  return null;
+}

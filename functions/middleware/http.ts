@@ -11,12 +11,7 @@ import type {
   Context,
 } from "aws-lambda";
 import type { z } from "zod";
-import {
-  AppError,
-  httpStatusOf,
-  InvalidRequestError,
-  NotFoundError,
-} from "../domain/errors.ts";
+import { AppError, httpStatusOf, InvalidRequestError, NotFoundError } from "../domain/errors.ts";
 import { USER_ID_PATTERN } from "../domain/frames.ts";
 import { logger } from "../observability.ts";
 import { clientErrorOf } from "./errors.ts";
