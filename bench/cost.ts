@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { StageConfigError, stageConfigFromContext } from "../lib/config.ts";
 import {
+  count,
   deploymentOf,
   type Estimate,
   estimateMonthly,
@@ -86,12 +87,13 @@ function main(): void {
     console.log(JSON.stringify({ config, workload: options.workload, deployment, busy, idle }));
     return;
   }
-  const stream = config.shards === undefined ? "on-demand" : `${config.shards} provisioned shards`;
+  const stream =
+    config.shards === undefined ? "on-demand" : count(config.shards, "provisioned shard");
   console.log(
     renderEstimate(
       [
         `Nearby Friends, stage ${config.stage} (profile ${config.profile}): monthly estimate at ${PRICES_REGION} list prices as of ${PRICES_AS_OF} (lib/prices.ts), free tiers not deducted`,
-        `settings: ${config.natGateways} NAT gateway(s), Lambda logs ${config.logFormat}${config.logFormat === "JSON" ? ` (system ${config.systemLogLevel})` : ""}, ${config.accessLogs} access logs, route metrics ${config.detailedMetrics ? "on" : "off"}, stream ${stream}, cache ${deployment.cacheNodes} × ${config.cacheNodeType}, history PITR ${config.historyPitr ? "on" : "off"}`,
+        `settings: ${count(config.natGateways, "NAT gateway")}, Lambda logs ${config.logFormat}${config.logFormat === "JSON" ? ` (system ${config.systemLogLevel})` : ""}, ${config.accessLogs} access logs, route metrics ${config.detailedMetrics ? "on" : "off"}, stream ${stream}, cache ${deployment.cacheNodes} × ${config.cacheNodeType}, history PITR ${config.historyPitr ? "on" : "off"}`,
         `workload: ${describeWorkload(options.workload)}`,
       ],
       busy,

@@ -334,7 +334,7 @@ export function estimateMonthly(d: Deployment, w: Workload): Estimate {
   const shards = d.shards ?? Math.max(ON_DEMAND_MIN_SHARDS, shardsNeeded);
   if (d.shards !== undefined && d.shards < shardsNeeded) {
     notes.push(
-      `${d.shards} provisioned shard(s) are too few for ${Math.round(recordsPerS)} records/s: ${shardsNeeded} needed`,
+      `${count(d.shards, "provisioned shard")} cannot take ${Math.round(recordsPerS)} records/s: ${shardsNeeded} needed`,
     );
   }
   const fanoutBatchesPerS = Math.min(
@@ -409,7 +409,7 @@ export function estimateMonthly(d: Deployment, w: Workload): Estimate {
   } else {
     line(
       "Kinesis",
-      `${d.shards} provisioned shard(s)`,
+      count(d.shards, "provisioned shard"),
       PRICES.kinesisShardHours,
       d.shards * HOURS_PER_MONTH,
     );
@@ -466,7 +466,7 @@ export function estimateMonthly(d: Deployment, w: Workload): Estimate {
   const natGb = (t.pushes * (POST_OVERHEAD_BYTES + w.pushBytes)) / GB;
   line(
     "VPC",
-    `${d.natGateways} NAT gateway(s)`,
+    count(d.natGateways, "NAT gateway"),
     PRICES.natGatewayHours,
     d.natGateways * HOURS_PER_MONTH,
   );
@@ -605,6 +605,9 @@ export function estimateMonthly(d: Deployment, w: Workload): Estimate {
 
   return { lines, total: lines.reduce((sum, l) => sum + l.usd, 0), notes };
 }
+
+/** "1 NAT gateway", "2 NAT gateways". */
+export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`;
 
 const platformLinesLabel = (d: Deployment): string =>
   d.logFormat === "Text" ? "text" : `JSON at ${d.systemLogLevel}`;
