@@ -1,8 +1,9 @@
 // The deployment profiles as lib/config.ts resolves them: an explicit context value, else the
 // profile's value, else the built-in default; and the combinations it refuses.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { StageConfigError, stageConfigFromContext } from "../../lib/config.ts";
-import { PROFILE_NAMES, PROFILES } from "../../lib/profiles.ts";
+import { PROFILE_NAMES, PROFILES, type ProfileSettings } from "../../lib/profiles.ts";
 
 const config = (values: Record<string, unknown>) =>
   stageConfigFromContext({ tryGetContext: (key: string) => values[key] });
@@ -92,5 +93,13 @@ describe("deployment profiles", () => {
     expect(() => config({ profile: "prod", logLevel: "WARN" })).toThrow(/drops every metric/);
     expect(config({ logLevel: "WARN" }).logLevel).toBe("WARN");
     expect(config({ profile: "prod", logLevel: "DEBUG" }).logLevel).toBe("DEBUG");
+  });
+
+  it("is documented in the README's profiles table, value for value", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    for (const key of Object.keys(PROFILES.dev) as (keyof ProfileSettings)[]) {
+      const [dev, prod] = [PROFILES.dev[key], PROFILES.prod[key]].map(String);
+      expect(readme).toContain(`| \`${key}\` | \`${dev}\` | \`${prod}\` |`);
+    }
   });
 });
