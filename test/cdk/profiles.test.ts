@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
 import { stageConfigFromContext } from "../../lib/config.ts";
 import { NearbyFriendsStack } from "../../lib/nearby-friends-stack.ts";
@@ -15,12 +16,12 @@ const CDK_JSON_CONTEXT = (
   }
 ).context;
 
-const templates = new Map<string, Template>();
+const stacks = new Map<string, NearbyFriendsStack>();
 
-/** The template of a stage synthesized with these context values (cached per context). */
-function synth(context: Record<string, string> = {}): Template {
+/** The stack of a stage built with these context values (cached per context). */
+function stackOf(context: Record<string, string>): NearbyFriendsStack {
   const key = JSON.stringify(context);
-  const cached = templates.get(key);
+  const cached = stacks.get(key);
   if (cached) return cached;
   const app = new App({
     context: { ...CDK_JSON_CONTEXT, stage: "qa", ...context, "aws:cdk:bundling-stacks": [] },
@@ -28,10 +29,12 @@ function synth(context: Record<string, string> = {}): Template {
   const stack = new NearbyFriendsStack(app, "NearbyFriends-qa", {
     config: stageConfigFromContext(app.node),
   });
-  const template = Template.fromStack(stack);
-  templates.set(key, template);
-  return template;
+  stacks.set(key, stack);
+  return stack;
 }
+
+const synth = (context: Record<string, string> = {}): Template =>
+  Template.fromStack(stackOf(context));
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;
 
@@ -144,6 +147,15 @@ describe("prod profile", () => {
       });
     }
     expect(pitrOf(prod())["nearby-friends-qa-location-history"]).toBe(false);
+  });
+
+  it("has nothing cdk-nag's AwsSolutions pack reports without an acknowledged reason", () => {
+    const report = new AwsSolutionsChecks().validateScope(stackOf({ profile: "prod" }));
+    expect(
+      report.violations.map(
+        (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(", ")}`,
+      ),
+    ).toEqual([]);
   });
 
   it("keeps tracing as each function's needs say: off on the hot paths", () => {
