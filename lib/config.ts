@@ -1,6 +1,8 @@
-// The deployment settings of one stage (cell): read once from CDK context and validated. The
-// tunables come from the one table of functions/config.ts (context key, default, bounds), so no
-// name or default is spelled twice. Every physical name is derived from the stage (`namePrefix`).
+// The deployment settings of one stage (cell): read once from CDK context and validated. Each comes
+// from an explicit context value, else the profile's value (lib/profiles.ts, `-c profile=dev|prod`)
+// where the profile holds it, else its built-in default. The tunables come from the one table of functions/config.ts (context
+// key, default, bounds), so no name or default is spelled twice. Every physical name is derived
+// from the stage (`namePrefix`).
 import type { Node } from "constructs";
 import {
   TUNABLES,
@@ -8,6 +10,21 @@ import {
   type TunableSpec,
   type Tunables,
 } from "../functions/config.ts";
+import {
+  ACCESS_LOGS,
+  type AccessLogs,
+  APP_LOG_LEVELS,
+  type AppLogLevel,
+  DEFAULT_PROFILE,
+  isProfileName,
+  LOG_FORMATS,
+  type LogFormat,
+  PROFILE_NAMES,
+  PROFILES,
+  type ProfileName,
+  SYSTEM_LOG_LEVELS,
+  type SystemLogLevel,
+} from "./profiles.ts";
 
 export type { Tunables } from "../functions/config.ts";
 
@@ -21,11 +38,25 @@ export interface Throttle {
 
 export interface StageConfig {
   readonly stage: string;
+  /** The profile whose values fill the settings no context value sets. */
+  readonly profile: ProfileName;
   /** `nearby-friends-<stage>`: the prefix of every physical resource name. */
   readonly namePrefix: string;
   /** `dev` stages may be destroyed with their data; every other stage retains it. */
   readonly retainData: boolean;
   readonly natGateways: number;
+  /** Lambda's log format: `Text`, or `JSON` with log-level filtering. */
+  readonly logFormat: LogFormat;
+  /** Powertools' level, and Lambda's application log level with JSON logs. */
+  readonly logLevel: AppLogLevel;
+  /** Lambda's platform lines (START/REPORT); applied with JSON logs only. */
+  readonly systemLogLevel: SystemLogLevel;
+  /** The API stages' access-log format. */
+  readonly accessLogs: AccessLogs;
+  /** API Gateway per-route (detailed) metrics. */
+  readonly detailedMetrics: boolean;
+  /** Point-in-time recovery of the history table (its items expire after the retention). */
+  readonly historyPitr: boolean;
   /** Provisioned shard count; undefined means on-demand capacity. */
   readonly shards: number | undefined;
   readonly parallelizationFactor: number;
@@ -48,6 +79,8 @@ const STAGE_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const STAGE_MAX_LENGTH = 16;
 
 type Context = Pick<Node, "tryGetContext">;
+
+const isUnset = (raw: unknown): boolean => raw === undefined || raw === null || raw === "";
 
 interface NumberRule {
   readonly min: number;
@@ -103,6 +136,21 @@ function contextString(ctx: Context, key: string): string | undefined {
   return String(raw);
 }
 
+function contextChoice<T extends string>(
+  ctx: Context,
+  key: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const raw = contextString(ctx, key);
+  if (raw === undefined) return fallback;
+  const found = choices.find((choice) => choice === raw);
+  if (found === undefined) {
+    throw new StageConfigError(`context ${key} must be one of ${choices.join(", ")}, got "${raw}"`);
+  }
+  return found;
+}
+
 function contextBoolean(ctx: Context, key: string, fallback: boolean): boolean {
   const raw: unknown = ctx.tryGetContext(key);
   if (raw === undefined || raw === null || raw === "") return fallback;
@@ -111,19 +159,51 @@ function contextBoolean(ctx: Context, key: string, fallback: boolean): boolean {
   throw new StageConfigError(`context ${key} must be true or false, got "${String(raw)}"`);
 }
 
+function contextProfile(ctx: Context): ProfileName {
+  const name = contextString(ctx, "profile") ?? DEFAULT_PROFILE;
+  if (!isProfileName(name)) {
+    throw new StageConfigError(
+      `context profile must be one of ${PROFILE_NAMES.join(", ")}, got "${name}"`,
+    );
+  }
+  return name;
+}
+
 export function stageConfigFromContext(ctx: Context): StageConfig {
+  const profile = contextProfile(ctx);
+  // The profile's value of each setting it holds, where no context value is given.
+  const preset = PROFILES[profile];
   const stage = contextString(ctx, "stage") ?? "dev";
   if (!STAGE_PATTERN.test(stage) || stage.length > STAGE_MAX_LENGTH) {
     throw new StageConfigError(
       `context stage must be 1-${STAGE_MAX_LENGTH} lowercase letters, digits and single hyphens (it names resources), got "${stage}"`,
     );
   }
+  const logFormat = contextChoice(ctx, "logFormat", LOG_FORMATS, preset.logFormat);
+  if (logFormat === "Text" && !isUnset(ctx.tryGetContext("systemLogLevel"))) {
+    throw new StageConfigError(
+      "context systemLogLevel needs logFormat=JSON (Lambda filters its own lines only in JSON)",
+    );
+  }
+  const logLevel = contextChoice(ctx, "logLevel", APP_LOG_LEVELS, preset.logLevel);
+  if (logFormat === "JSON" && (logLevel === "WARN" || logLevel === "ERROR")) {
+    throw new StageConfigError(
+      `context logLevel ${logLevel} drops every metric with logFormat=JSON (Lambda filters the EMF lines, which carry no level, as INFO): use INFO or lower, or logFormat=Text`,
+    );
+  }
   const shardsRaw = contextString(ctx, "shards");
   return {
     stage,
+    profile,
     namePrefix: `nearby-friends-${stage}`,
     retainData: stage !== "dev",
-    natGateways: contextInteger(ctx, "natGateways", 1, 1, 2),
+    natGateways: contextInteger(ctx, "natGateways", preset.natGateways, 1, 2),
+    logFormat,
+    logLevel,
+    systemLogLevel: contextChoice(ctx, "systemLogLevel", SYSTEM_LOG_LEVELS, preset.systemLogLevel),
+    accessLogs: contextChoice(ctx, "accessLogs", ACCESS_LOGS, preset.accessLogs),
+    detailedMetrics: contextBoolean(ctx, "detailedMetrics", preset.detailedMetrics),
+    historyPitr: contextBoolean(ctx, "historyPitr", preset.historyPitr),
     shards: shardsRaw === undefined ? undefined : contextInteger(ctx, "shards", 1, 1),
     parallelizationFactor: contextInteger(ctx, "parallelizationFactor", 1, 1, 10),
     cacheNodeType: contextString(ctx, "cacheNodeType") ?? "cache.t4g.small",

@@ -96,7 +96,11 @@ export class NearbyFriendsStack extends Stack {
       retainData,
     });
     network.allowEndpointsFrom(cache.clientSecurityGroup);
-    const tables = new DataTables(this, "Tables", { namePrefix, retainData });
+    const tables = new DataTables(this, "Tables", {
+      namePrefix,
+      retainData,
+      historyPitr: config.historyPitr,
+    });
     const locationStream = new LocationStream(this, "LocationEvents", {
       namePrefix,
       stage: config.stage,
@@ -113,6 +117,9 @@ export class NearbyFriendsStack extends Stack {
         description: needs.description,
         tracing: needs.tracing ?? true,
         retainLogs: retainData,
+        logFormat: config.logFormat,
+        logLevel: config.logLevel,
+        systemLogLevel: config.systemLogLevel,
         ...(needs.memorySize === undefined ? {} : { memorySize: needs.memorySize }),
         ...(needs.timeout === undefined ? {} : { timeout: needs.timeout }),
         ...(needs.redis
@@ -152,6 +159,8 @@ export class NearbyFriendsStack extends Stack {
       authorizer: fn(AUTHORIZER_ENTRY),
       throttle: config.wsThrottle,
       retainLogs: retainData,
+      accessLogs: config.accessLogs,
+      detailedMetrics: config.detailedMetrics,
       createAccountLogRole: config.apiGatewayAccountRole,
     });
     for (const [entry, f] of functions) {
@@ -167,6 +176,8 @@ export class NearbyFriendsStack extends Stack {
       audience: [auth.client.userPoolClientId],
       throttle: config.httpThrottle,
       retainLogs: retainData,
+      accessLogs: config.accessLogs,
+      detailedMetrics: config.detailedMetrics,
     });
 
     const fanoutDlq = new DeadLetterQueue(this, "FanoutDlq", {

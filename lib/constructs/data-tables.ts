@@ -1,12 +1,19 @@
 // The DynamoDB tables: user profiles, friendships (one item per direction) and location history
-// (TTL `expiresAt`). On-demand, point-in-time recovery, encrypted; data is retained outside dev.
-import { RemovalPolicy } from "aws-cdk-lib";
+// (TTL `expiresAt`). On-demand, encrypted, point-in-time recovery (on the history table only when
+// asked: its items expire anyway); data is retained outside dev.
+import { RemovalPolicy, Validations } from "aws-cdk-lib";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
 
 export interface DataTablesProps {
   readonly namePrefix: string;
   readonly retainData: boolean;
+  /**
+   * Point-in-time recovery of the history table, billed per GB stored: a table of positions that
+   * expire after the retention, rebuilt by nothing, is rarely worth restoring to the second.
+   * @default false
+   */
+  readonly historyPitr?: boolean;
 }
 
 export class DataTables extends Construct {
@@ -41,6 +48,14 @@ export class DataTables extends Construct {
       // "at#seq": the record's own coordinates, so a retried batch overwrites instead of duplicating.
       sortKey: { name: "sk", type: AttributeType.STRING },
       timeToLiveAttribute: "expiresAt",
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.historyPitr ?? false },
     });
+    if (!props.historyPitr) {
+      Validations.of(this.history).acknowledge({
+        id: "AwsSolutions-DDB3",
+        reason:
+          "History items expire after the retention (TTL) and are only a log of positions; continuous backups of them are a per-GB cost the stage opts into (context historyPitr=true).",
+      });
+    }
   }
 }

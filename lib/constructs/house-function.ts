@@ -3,15 +3,22 @@
 // Powertools' logger, metrics and tracer read. Entries are `functions/<name>.ts`.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { type ISecurityGroup, type IVpc, SubnetType } from "aws-cdk-lib/aws-ec2";
-import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  Tracing,
+} from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/metric-names.ts";
 import type { EntryName } from "../../functions/routes.ts";
+import type { AppLogLevel, LogFormat, SystemLogLevel as SystemLevel } from "../profiles.ts";
 
 /** The Cognito trigger is not an API route, so routes.ts does not list it. */
 export const POST_CONFIRMATION_ENTRY = "cognito-post-confirmation";
@@ -21,6 +28,9 @@ export type HouseEntry = EntryName | typeof POST_CONFIRMATION_ENTRY;
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 const entryPath = (entry: HouseEntry): string => join(REPO_ROOT, "functions", `${entry}.ts`);
+
+/** Memory of a function whose needs name none (MB). */
+export const DEFAULT_MEMORY_SIZE = 256;
 
 /** A function placed in the VPC, in private subnets, behind the given security groups. */
 export interface FunctionNetwork {
@@ -48,10 +58,23 @@ export interface HouseFunctionProps {
    */
   readonly tracing?: boolean;
   /**
-   * The level below which Powertools' logger drops entries.
+   * The level below which Powertools' logger drops entries; with JSON logs, Lambda's application
+   * log level too (Powertools then follows Lambda's).
    * @default "INFO"
    */
-  readonly logLevel?: LogLevel;
+  readonly logLevel?: AppLogLevel;
+  /**
+   * Lambda's log format. Powertools writes JSON lines either way; JSON also turns Lambda's own
+   * lines into JSON events and enables Lambda's log-level filtering.
+   * @default "Text"
+   */
+  readonly logFormat?: LogFormat;
+  /**
+   * With JSON logs, the level of Lambda's own lines kept: WARN drops START and REPORT, two lines
+   * per invocation.
+   * @default "INFO"
+   */
+  readonly systemLogLevel?: SystemLevel;
 }
 
 export class HouseFunction extends NodejsFunction {
@@ -62,6 +85,7 @@ export class HouseFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     const functionName = `${props.namePrefix}-${props.entry}`;
     const tracing = props.tracing ?? true;
+    const logLevel = props.logLevel ?? "INFO";
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       logGroupName: `/aws/lambda/${functionName}`,
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -76,16 +100,23 @@ export class HouseFunction extends NodejsFunction {
       depsLockFilePath: join(REPO_ROOT, "package-lock.json"),
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE,
       timeout: props.timeout ?? Duration.seconds(10),
       // DISABLED leaves TracingConfig out of the template, and with it CDK's X-Ray grant.
       tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       logGroup,
+      ...(props.logFormat === "JSON"
+        ? {
+            loggingFormat: LoggingFormat.JSON,
+            applicationLogLevelV2: ApplicationLogLevel[logLevel],
+            systemLogLevelV2: SystemLogLevel[props.systemLogLevel ?? "INFO"],
+          }
+        : {}),
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        POWERTOOLS_LOG_LEVEL: props.logLevel ?? "INFO",
+        POWERTOOLS_LOG_LEVEL: logLevel,
         POWERTOOLS_TRACE_ENABLED: String(tracing),
         // Replies and pushes carry users' positions: they must never be copied into traces.
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",

@@ -6,6 +6,7 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { Construct } from "constructs";
 import type { Throttle } from "../config.ts";
+import type { AccessLogs } from "../profiles.ts";
 import { accessLogSettings } from "./access-logs.ts";
 
 export interface HttpRoutesApiProps {
@@ -17,22 +18,45 @@ export interface HttpRoutesApiProps {
   readonly audience: string[];
   readonly throttle: Throttle;
   readonly retainLogs: boolean;
+  /**
+   * The access-log format.
+   * @default "full"
+   */
+  readonly accessLogs?: AccessLogs;
+  /**
+   * Per-route metrics (custom metrics on the bill).
+   * @default false
+   */
+  readonly detailedMetrics?: boolean;
 }
 
-const ACCESS_LOG_FIELDS = {
-  requestId: "$context.requestId",
-  routeKey: "$context.routeKey",
-  status: "$context.status",
-  requestTime: "$context.requestTimeEpoch",
-  responseLatency: "$context.responseLatency",
-  ip: "$context.identity.sourceIp",
-  userAgent: "$context.identity.userAgent",
-  sub: "$context.authorizer.claims.sub",
-  error: "$context.error.message",
-  authorizerError: "$context.authorizer.error",
-  integrationStatus: "$context.integration.status",
-  integrationError: "$context.integration.error",
-  integrationLatency: "$context.integration.latency",
+/** The access-log fields of each format (the cost estimate sizes a line from them). */
+export const HTTP_ACCESS_LOG_FIELDS: Readonly<
+  Record<AccessLogs, Readonly<Record<string, string>>>
+> = {
+  full: {
+    requestId: "$context.requestId",
+    routeKey: "$context.routeKey",
+    status: "$context.status",
+    requestTime: "$context.requestTimeEpoch",
+    responseLatency: "$context.responseLatency",
+    ip: "$context.identity.sourceIp",
+    userAgent: "$context.identity.userAgent",
+    sub: "$context.authorizer.claims.sub",
+    error: "$context.error.message",
+    authorizerError: "$context.authorizer.error",
+    integrationStatus: "$context.integration.status",
+    integrationError: "$context.integration.error",
+    integrationLatency: "$context.integration.latency",
+  },
+  trimmed: {
+    requestId: "$context.requestId",
+    routeKey: "$context.routeKey",
+    status: "$context.status",
+    responseLatency: "$context.responseLatency",
+    error: "$context.error.message",
+    integrationError: "$context.integration.error",
+  },
 };
 
 function parseRouteKey(routeKey: string): { method: HttpMethod; path: string } {
@@ -80,11 +104,11 @@ export class HttpRoutesApi extends Construct {
       stageName: "$default",
       autoDeploy: true,
       throttle: props.throttle,
-      detailedMetricsEnabled: true,
+      detailedMetricsEnabled: props.detailedMetrics ?? false,
       accessLogSettings: accessLogSettings(this, {
         logGroupName: `/nearby-friends/${props.namePrefix}/http-access`,
         retain: props.retainLogs,
-        fields: ACCESS_LOG_FIELDS,
+        fields: HTTP_ACCESS_LOG_FIELDS[props.accessLogs ?? "full"],
       }),
     });
   }

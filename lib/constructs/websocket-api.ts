@@ -9,6 +9,7 @@ import { ManagedPolicy, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { Construct } from "constructs";
 import type { Throttle } from "../config.ts";
+import type { AccessLogs } from "../profiles.ts";
 import { accessLogSettings } from "./access-logs.ts";
 
 export interface RealtimeApiProps {
@@ -19,26 +20,51 @@ export interface RealtimeApiProps {
   readonly authorizer: IFunction;
   readonly throttle: Throttle;
   readonly retainLogs: boolean;
+  /**
+   * The access-log format: one line per frame, so on the bill at the frame rate.
+   * @default "full"
+   */
+  readonly accessLogs?: AccessLogs;
+  /**
+   * Per-route metrics (custom metrics on the bill).
+   * @default false
+   */
+  readonly detailedMetrics?: boolean;
   /** Set the account's API Gateway CloudWatch role (required once per account and region for WebSocket logs). */
   readonly createAccountLogRole: boolean;
 }
 
-const ACCESS_LOG_FIELDS = {
-  requestId: "$context.requestId",
-  extendedRequestId: "$context.extendedRequestId",
-  connectionId: "$context.connectionId",
-  routeKey: "$context.routeKey",
-  eventType: "$context.eventType",
-  status: "$context.status",
-  requestTime: "$context.requestTimeEpoch",
-  ip: "$context.identity.sourceIp",
-  principalId: "$context.authorizer.principalId",
-  error: "$context.error.message",
-  authorizerError: "$context.authorizer.error",
-  integrationStatus: "$context.integration.status",
-  integrationError: "$context.integration.error",
-  integrationLatency: "$context.integration.latency",
-};
+/** The access-log fields of each format (the cost estimate sizes a line from them). */
+export const WS_ACCESS_LOG_FIELDS: Readonly<Record<AccessLogs, Readonly<Record<string, string>>>> =
+  {
+    full: {
+      requestId: "$context.requestId",
+      extendedRequestId: "$context.extendedRequestId",
+      connectionId: "$context.connectionId",
+      routeKey: "$context.routeKey",
+      eventType: "$context.eventType",
+      status: "$context.status",
+      requestTime: "$context.requestTimeEpoch",
+      ip: "$context.identity.sourceIp",
+      principalId: "$context.authorizer.principalId",
+      error: "$context.error.message",
+      authorizerError: "$context.authorizer.error",
+      integrationStatus: "$context.integration.status",
+      integrationError: "$context.integration.error",
+      integrationLatency: "$context.integration.latency",
+    },
+    // Enough to follow a frame and see why it failed; the event's own timestamp stands in for
+    // requestTime, and no IP address or user id is copied into the logs.
+    trimmed: {
+      requestId: "$context.requestId",
+      connectionId: "$context.connectionId",
+      routeKey: "$context.routeKey",
+      status: "$context.status",
+      error: "$context.error.message",
+      integrationError: "$context.integration.error",
+      integrationLatency: "$context.integration.latency",
+    },
+  };
 
 /** Route keys whose integration reply is sent to the client (not the handshake nor the close). */
 const twoWay = (routeKey: string): boolean => routeKey !== "$connect" && routeKey !== "$disconnect";
@@ -90,11 +116,11 @@ export class RealtimeApi extends Construct {
       stageName: props.stageName,
       autoDeploy: true,
       throttle: props.throttle,
-      detailedMetricsEnabled: true,
+      detailedMetricsEnabled: props.detailedMetrics ?? false,
       accessLogSettings: accessLogSettings(this, {
         logGroupName: `/nearby-friends/${props.namePrefix}/ws-access`,
         retain: props.retainLogs,
-        fields: ACCESS_LOG_FIELDS,
+        fields: WS_ACCESS_LOG_FIELDS[props.accessLogs ?? "full"],
       }),
     });
 

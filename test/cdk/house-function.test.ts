@@ -1,5 +1,6 @@
 // Assertion tests of the house Lambda construct on a bare stack: tracing as a setting (with its
-// X-Ray grant and cdk-nag acknowledgement only when on) and the environment Powertools reads.
+// X-Ray grant and cdk-nag acknowledgement only when on), the log format and levels, and the
+// environment Powertools reads.
 import { App, Stack, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
@@ -53,6 +54,38 @@ describe("HouseFunction", () => {
     const { template } = houseFunction({ logLevel: "DEBUG" });
     template.hasResourceProperties("AWS::Lambda::Function", {
       Environment: { Variables: Match.objectLike({ POWERTOOLS_LOG_LEVEL: "DEBUG" }) },
+    });
+  });
+
+  it("leaves Lambda's logs in text format by default, with no log-level filtering", () => {
+    const { template } = houseFunction();
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      LoggingConfig: {
+        LogGroup: Match.anyValue(),
+        LogFormat: Match.absent(),
+        ApplicationLogLevel: Match.absent(),
+        SystemLogLevel: Match.absent(),
+      },
+    });
+  });
+
+  it("with JSON logs, filters the application at its log level and Lambda's lines at theirs", () => {
+    const { template } = houseFunction({
+      logFormat: "JSON",
+      logLevel: "DEBUG",
+      systemLogLevel: "WARN",
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      LoggingConfig: {
+        LogGroup: Match.anyValue(),
+        LogFormat: "JSON",
+        ApplicationLogLevel: "DEBUG",
+        SystemLogLevel: "WARN",
+      },
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_LOG_LEVEL: "DEBUG" }) },
+    });
+    houseFunction({ logFormat: "JSON" }).template.hasResourceProperties("AWS::Lambda::Function", {
+      LoggingConfig: Match.objectLike({ ApplicationLogLevel: "INFO", SystemLogLevel: "INFO" }),
     });
   });
 

@@ -643,7 +643,7 @@ describe("data at rest and in transit", () => {
     expect(Object.keys(keys)).toContain(keyId);
   });
 
-  it("encrypts, recovers and (on dev) may destroy the three tables", () => {
+  it("encrypts, recovers (but the expiring history) and (on dev) may destroy the three tables", () => {
     template.resourceCountIs("AWS::DynamoDB::Table", 3);
     const tableProps = {
       BillingMode: "PAY_PER_REQUEST",
@@ -665,6 +665,7 @@ describe("data at rest and in transit", () => {
     });
     template.hasResourceProperties("AWS::DynamoDB::Table", {
       ...tableProps,
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
       TableName: `${PREFIX}-location-history`,
       KeySchema: [
         { AttributeName: "userId", KeyType: "HASH" },
