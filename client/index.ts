@@ -1,5 +1,5 @@
 // Nearby Friends client SDK: a live WebSocket session (`connect`) that keeps the user's nearby
-// friends up to date,. Dependency-free TypeScript for
+// friends up to date, and the HTTP API (`createHttpClient`). Dependency-free TypeScript for
 // browsers, React Native and Node 20+ (where `ws` supplies the WebSocket until Node 22).
 // The wire contract is docs/PROTOCOL.md; usage is in the README's "Client SDK" section.
 //
@@ -15,14 +15,20 @@
 //   subscribe(friendId): Promise<FriendPosition | null>   unsubscribe(friendId): Promise<void>
 //   nearbyFriends(cursor, limit?): Promise<NearbyFriendsPage>   ping(): Promise<{serverTime}>
 //   resync(): Promise<void>   close(): void
+// HTTP (HttpClient): getProfile, updateProfile, listFriends, removeFriend, sendFriendRequest,
+//   listFriendRequests, acceptFriendRequest, deleteFriendRequest, getSettings, updateSettings,
+//   getHistory, deleteHistory.
 // Errors: NearbyFriendsError (code, status, retryAfterMs, requestId), TimeoutError, ClosedError.
 import { type ConnectOptions, NearbyFriendsClient } from "./connection.ts";
+import { HttpClient, type HttpClientOptions } from "./http.ts";
 
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from "./backoff.ts";
 export type { ClientEvents, ConnectionState, ConnectOptions, SessionInfo } from "./connection.ts";
 export { NearbyFriendsClient } from "./connection.ts";
 export { ClosedError, NearbyFriendsError, TimeoutError } from "./errors.ts";
 export { distanceM } from "./geo.ts";
+export type { HttpClientOptions } from "./http.ts";
+export { HttpClient } from "./http.ts";
 export { type AwayReason, FriendsModel, type ModelDiff } from "./model.ts";
 export { systemClock } from "./platform.ts";
 export type * from "./types.ts";
@@ -33,4 +39,9 @@ export type * from "./types.ts";
  */
 export function connect(options: ConnectOptions): NearbyFriendsClient {
   return new NearbyFriendsClient(options);
+}
+
+/** A client of the HTTP API for one user. */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  return new HttpClient(options);
 }
