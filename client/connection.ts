@@ -188,6 +188,9 @@ export class NearbyFriendsClient {
   private retiring: Link | null = null;
   private attemptId = 0;
   private connectAttempts = 0;
+  private replaceAttempts = 0;
+  /** The last attempt did not open: the server may have refused the token. */
+  private lastAttemptFailed = false;
   private everOpened = false;
 
   private position: StoredPosition | null = null;
@@ -377,7 +380,10 @@ export class NearbyFriendsClient {
     let token: string;
     try {
       const source = this.o.token;
-      token = typeof source === "string" ? source : await source({ forceRefresh: false });
+      token =
+        typeof source === "string"
+          ? source
+          : await source({ forceRefresh: this.lastAttemptFailed });
     } catch (err) {
       if (attempt !== this.attemptId || this.currentState === "closed") return;
       this.emitError(
@@ -429,11 +435,14 @@ export class NearbyFriendsClient {
     const previous = this.link;
     this.link = link;
     this.everOpened = true;
+    this.lastAttemptFailed = false;
     this.clear("reconnect");
     this.clear("handover");
     if (previous) {
       // A replacement: the old connection stays until this one has its snapshot (no gap, and
       // the user does not go offline in between).
+      this.replaceAttempts = 0;
+      if (this.retiring) this.retire();
       this.retiring = previous;
       this.clear("retire");
       if (this.position) {
@@ -484,6 +493,17 @@ export class NearbyFriendsClient {
       return;
     }
     if (link !== this.link) return;
+    const old = this.retiring;
+    if (old?.open) {
+      // The replacement died before its snapshot: the old connection carries on.
+      this.retiring = null;
+      for (const key of ["retire", "age", "initReply", "initRetry"] as const) this.clear(key);
+      this.link = old;
+      this.requeueFrom(link);
+      this.armIdle();
+      this.replaceLater();
+      return;
+    }
     this.link = null;
     for (const key of ["age", "idle", "heartbeat", "initReply", "initRetry"] as const) {
       this.clear(key);
@@ -495,20 +515,23 @@ export class NearbyFriendsClient {
   }
 
   private connectFailed(): void {
+    this.lastAttemptFailed = true;
     if (this.link?.open) {
       // A replacement failed while the old connection still works: try again later.
-      this.clear("handover");
-      this.timers.handover = this.o.clock.setTimeout(
-        () => {
-          this.timers.handover = null;
-          this.replace();
-        },
-        backoffDelay(this.connectAttempts++, this.o.backoff, this.o.random),
-      );
+      this.replaceLater();
       return;
     }
     if (this.everOpened) this.setState("reconnecting");
     this.scheduleReconnect();
+  }
+
+  private replaceLater(): void {
+    this.clear("handover");
+    const delay = backoffDelay(this.replaceAttempts++, this.o.backoff, this.o.random);
+    this.timers.handover = this.o.clock.setTimeout(() => {
+      this.timers.handover = null;
+      this.replace();
+    }, delay);
   }
 
   private scheduleReconnect(): void {

@@ -365,6 +365,49 @@ describe("keepalive", () => {
   });
 });
 
+describe("replacement edge cases", () => {
+  it("falls back to the old connection when the replacement drops before its snapshot", async () => {
+    const { clock, net, client, states } = await started();
+    const old = net.last;
+    await clock.advance(115 * 60_000);
+    const fresh = net.last;
+    fresh.accept();
+    await clock.advance(0);
+
+    fresh.drop();
+    await clock.advance(0);
+    const sub = client.subscribe("carol");
+    await clock.advance(200);
+
+    expect(old.closedWith).toBeNull();
+    expect(old.frames("subscribe")).toHaveLength(1);
+    old.replyTo("subscribe", { type: "subscribed", friendId: "carol", friend: null });
+    await expect(sub).resolves.toBeNull();
+    expect(states).toEqual(["open"]);
+    await clock.advance(500);
+    expect(net.sockets).toHaveLength(3); // the replacement is tried again
+  });
+
+  it("asks for a fresh token after a connection attempt that did not open", async () => {
+    const asked: boolean[] = [];
+    const { clock, net } = start({
+      token: ({ forceRefresh }) => {
+        asked.push(forceRefresh);
+        return "tok";
+      },
+    });
+    await settle();
+    net.last.refuse();
+    await clock.advance(500);
+    net.last.accept();
+    await clock.advance(0);
+    net.last.drop();
+    await clock.advance(1000); // no reply came on it: the backoff goes on growing
+
+    expect(asked).toEqual([false, true, false]);
+  });
+});
+
 describe("pacing", () => {
   it("sends at most 10 frames in any second, and only the latest of queued positions", async () => {
     // Prepare
