@@ -924,6 +924,8 @@ export class NearbyFriendsClient {
         cursor = page.cursor;
       } catch (err) {
         if (generation !== this.snapshotGeneration || this.currentState === "closed") return;
+        // The connection was lost: the next one sends init and takes a new snapshot.
+        if (err instanceof ClosedError) return;
         this.emitError(err instanceof Error ? err : new Error(String(err)));
         complete = false;
         break;

@@ -680,6 +680,27 @@ describe("the friends model over the wire", () => {
     expect(changes).toEqual([3]);
   });
 
+  it("drops a snapshot whose pages were cut off by a lost connection, and takes the next one", async () => {
+    const { clock, net, client } = start({ position: HERE, pageSize: 1 });
+    const errors: Error[] = [];
+    client.on("error", (e) => errors.push(e));
+    await settle();
+    net.last.accept();
+    await clock.advance(0);
+    net.last.replyInit([friend("a", 1)], "c1");
+    await clock.advance(200);
+
+    net.last.drop();
+    await clock.advance(500);
+    net.last.accept();
+    await clock.advance(0);
+    net.last.replyInit([friend("b", 1)]);
+    await clock.advance(0);
+
+    expect([...client.friends.keys()]).toEqual(["b"]);
+    expect(errors).toEqual([]);
+  });
+
   it("resync sends init again and resolves once the snapshot is applied", async () => {
     const { clock, net, client } = await started();
     const done = client.resync();
