@@ -10,6 +10,7 @@ import {
   MAX_CONNECTIONS_PER_USER,
 } from "../../domain/limits.ts";
 import type { RedisClient } from "./client.ts";
+import { countInWindowLua } from "./fixed-window.ts";
 import { CONNECTION_TTL_S, keys, subscriberField } from "./keys.ts";
 
 // Redis' own clock, in ms: every Lambda's scripts agree on what has expired.
@@ -26,8 +27,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
  * connectsPerWindow, windowMs. Returns 0 (registered), 1 (over the connect rate), 2 (at the cap).
  */
 const OPEN_CONNECTION_LUA = `${NOW_MS}
-local n = redis.call('INCR', KEYS[2])
-if n == 1 or redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+${countInWindowLua("KEYS[2]", "ARGV[5]")}
 if n > tonumber(ARGV[4]) then return 1 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then

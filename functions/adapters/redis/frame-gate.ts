@@ -6,12 +6,12 @@ import type { Result } from "ioredis";
 import { FRAMES_PER_WINDOW, RATE_WINDOW_MS } from "../../domain/limits.ts";
 import type { Admission, FrameGate } from "../../middleware/frame-gate.ts";
 import type { RedisClient } from "./client.ts";
+import { countInWindowLua } from "./fixed-window.ts";
 import { keys } from "./keys.ts";
 
 /** KEYS[1] rl:{c}, KEYS[2] cx:{c}; ARGV windowMs. Returns {frames in this window, cx exists}. */
 const ADMIT_FRAME_LUA = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+${countInWindowLua("KEYS[1]", "ARGV[1]")}
 return {n, redis.call('EXISTS', KEYS[2])}
 `;
 

@@ -5,17 +5,13 @@ import type { Result } from "ioredis";
 import { HTTP_RATE_WINDOW_MS, HTTP_REQUESTS_PER_WINDOW } from "../../domain/limits.ts";
 import type { RequestAdmission, RequestGate } from "../../middleware/request-gate.ts";
 import type { RedisClient } from "./client.ts";
+import { countInWindowLua } from "./fixed-window.ts";
 import { keys } from "./keys.ts";
 
 /** KEYS[1] hrl:{userId}; ARGV windowMs. Returns {requests in this window, ms until it ends}. */
 const ADMIT_REQUEST_LUA = `
-local n = redis.call('INCR', KEYS[1])
-local left = redis.call('PTTL', KEYS[1])
-if n == 1 or left < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  left = tonumber(ARGV[1])
-end
-return {n, left}
+${countInWindowLua("KEYS[1]", "ARGV[1]")}
+return {n, redis.call('PTTL', KEYS[1])}
 `;
 
 declare module "ioredis" {
