@@ -1,6 +1,7 @@
 // The local HTTP API: the routes of functions/routes.ts behind a JWT check (as API Gateway's JWT
-// authorizer does), plus the local-only endpoints: GET /health, POST /dev/token, the JWKS, and the
-// fault injections POST /dev/lose-connections and POST /dev/redis/restart.
+// authorizer does), plus the local-only endpoints: GET /health, POST /dev/token, the JWKS,
+// GET /dev/dead-letters, and the fault injections POST /dev/lose-connections and
+// POST /dev/redis/restart.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { USER_ID_PATTERN } from "../functions/domain/frames.ts";
@@ -18,6 +19,8 @@ export interface HttpApiHandlers {
   health(): Promise<Record<string, "ok" | "down">>;
   /** Kill Redis and start an empty one on the same port (fault-injection tests). */
   restartRedis(downMs: number): Promise<void>;
+  /** What the stream consumers' event-source mappings gave up (their on-failure destinations). */
+  deadLetters(): Promise<unknown>;
   jwks: object;
 }
 
@@ -117,6 +120,8 @@ export async function startHttpApi(
         return error(res, 400, "invalid_request", "userId must be a user id");
       return send(res, 200, { lost: h.loseConnections(userId) });
     }
+    if (method === "GET" && url.pathname === "/dev/dead-letters")
+      return send(res, 200, await h.deadLetters());
     if (method === "POST" && url.pathname === "/dev/redis/restart") {
       const downMs = Number(url.searchParams.get("downMs") ?? "0");
       if (!Number.isInteger(downMs) || downMs < 0 || downMs > 60_000)

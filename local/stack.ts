@@ -10,6 +10,7 @@ import type { HttpEvent, HttpResult } from "../functions/middleware/http.ts";
 import type { WsEvent, WsResult } from "../functions/middleware/ws.ts";
 import { AUTHORIZER_ENTRY, HTTP_ROUTES, WS_ROUTES } from "../functions/routes.ts";
 import { type LocalChild, startChild } from "./child-process.ts";
+import type { ConsumersRequest } from "./consumers-process.ts";
 import { type EmulatorEndpoints, LOCAL_NAMES } from "./emulators.ts";
 import type { FunctionsRequest } from "./functions-process.ts";
 import { type HttpApiHandlers, startHttpApi } from "./http-api.ts";
@@ -232,6 +233,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       loseConnections: (userId) => ws.loseConnections(userId),
       health: () => componentHealth(redis.url, emulators.info, { consumers, functions }),
       restartRedis: (downMs) => redis.restart(downMs),
+      deadLetters: () => consumers.request({ op: "dead-letters" } satisfies ConsumersRequest),
       issueToken: async (userId, displayName) => {
         await ask({ op: "create-user", userId, displayName: displayName ?? userId });
         return issuer.sign(userId);
