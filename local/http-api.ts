@@ -1,6 +1,6 @@
 // The local HTTP API: the routes of functions/routes.ts behind a JWT check (as API Gateway's JWT
 // authorizer does), plus the local-only endpoints: GET /health, POST /dev/token, the JWKS,
-// GET /dev/dead-letters, and the fault injections POST /dev/lose-connections and
+// GET /dev/dead-letters, GET /dev/gateway, and the fault injections POST /dev/lose-connections and
 // POST /dev/redis/restart.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -21,6 +21,8 @@ export interface HttpApiHandlers {
   restartRedis(downMs: number): Promise<void>;
   /** What the stream consumers' event-source mappings gave up (their on-failure destinations). */
   deadLetters(): Promise<unknown>;
+  /** The WebSocket gateway's counts (GET /dev/gateway). */
+  gatewayStats(): unknown;
   jwks: object;
 }
 
@@ -120,6 +122,8 @@ export async function startHttpApi(
         return error(res, 400, "invalid_request", "userId must be a user id");
       return send(res, 200, { lost: h.loseConnections(userId) });
     }
+    if (method === "GET" && url.pathname === "/dev/gateway")
+      return send(res, 200, h.gatewayStats());
     if (method === "GET" && url.pathname === "/dev/dead-letters")
       return send(res, 200, await h.deadLetters());
     if (method === "POST" && url.pathname === "/dev/redis/restart") {

@@ -13,6 +13,7 @@ import { type LocalChild, startChild } from "./child-process.ts";
 import type { ConsumersRequest } from "./consumers-process.ts";
 import { type EmulatorEndpoints, LOCAL_NAMES } from "./emulators.ts";
 import type { FunctionsRequest } from "./functions-process.ts";
+import { type GatewayOptions, gatewayOptionsFromEnv } from "./gateway-options.ts";
 import { type HttpApiHandlers, startHttpApi } from "./http-api.ts";
 import { freePorts, HOST } from "./ports.ts";
 import { startRedis } from "./redis-server.ts";
@@ -29,6 +30,11 @@ export interface LocalStackOptions {
    * @default 2
    */
   functionsProcesses?: number;
+  /**
+   * API Gateway's limits the WebSocket gateway emulates; what is left out is read from the
+   * environment (WS_IDLE_TIMEOUT_S, …), else AWS's value (gateway-options.ts).
+   */
+  gateway?: Partial<GatewayOptions>;
   log?: (msg: string, detail?: object) => void;
 }
 
@@ -143,7 +149,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     let gatewayHandlers: GatewayHandlers | null = null;
     let httpHandlers: HttpApiHandlers | null = null;
     // Ports first: a port in use fails the start before anything else is spent.
-    const ws = await startWsGateway(opts.wsPort, () => gatewayHandlers, log);
+    const ws = await startWsGateway(opts.wsPort, () => gatewayHandlers, log, {
+      ...gatewayOptionsFromEnv(),
+      ...opts.gateway,
+    });
     stops.entryPoints.push(ws.stop);
     const http = await startHttpApi(opts.httpPort, () => httpHandlers, log);
     stops.entryPoints.push(http.stop);
@@ -231,6 +240,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       verify: (token) => verifier.verify(token),
       jwks: issuer.jwks,
       loseConnections: (userId) => ws.loseConnections(userId),
+      gatewayStats: () => ws.stats(),
       health: () => componentHealth(redis.url, emulators.info, { consumers, functions }),
       restartRedis: (downMs) => redis.restart(downMs),
       deadLetters: () => consumers.request({ op: "dead-letters" } satisfies ConsumersRequest),
