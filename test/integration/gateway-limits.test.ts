@@ -5,6 +5,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
   at,
+  type Frame,
+  http,
+  httpUrl,
   isPushAbout,
   makeFriends,
   newUser,
@@ -105,5 +108,46 @@ describe("frames of one connection, run concurrently", () => {
       expect(errors(bobWs)).toEqual([]);
       await sessions.closeAll();
     }
+  });
+});
+
+describe("the HTTP API's JWT authorizer and routes", () => {
+  const raw = async (method: string, path: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${httpUrl()}${path}`, { method, headers });
+    const text = await res.text();
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: text ? (JSON.parse(text) as Frame) : null,
+    };
+  };
+
+  it("answers 401 with its own body without a valid token", async () => {
+    for (const authorization of [undefined, "Bearer not-a-jwt", "not-a-jwt"]) {
+      const res = await raw("GET", "/me", authorization ? { authorization } : {});
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ message: "Unauthorized" });
+    }
+  });
+
+  it("takes the token with or without the Bearer prefix", async () => {
+    const alice = await newUser("alice");
+    for (const authorization of [`Bearer ${alice.token}`, alice.token]) {
+      const res = await raw("GET", "/me", { authorization });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ userId: alice.userId });
+    }
+  });
+
+  it("answers 404 with its own body on a path with no route, token or not", async () => {
+    const alice = await newUser("alice");
+    expect(await http("GET", "/no/such/route", alice.token)).toEqual({
+      status: 404,
+      body: { message: "Not Found" },
+    });
+    expect(await http("PATCH", "/me", alice.token)).toEqual({
+      status: 404,
+      body: { message: "Not Found" },
+    });
   });
 });

@@ -1,20 +1,89 @@
 // The local stack behaves as AWS does where a client or a handler can tell (PROTOCOL.md §5,
-// ARCHITECTURE.md §13): the event-source mappings' on-failure destinations, and, on a stack of its
+// ARCHITECTURE.md §13): the HTTP API's quotas and what it answers a request no parser accepts,
+// the event-source mappings' on-failure destinations, and, on a stack of its
 // own with short limits, API Gateway's idle timeout (with its $disconnect) and the @connections
 // throttle (the fan-out retries, clients see nothing of it). Local only: AWS is the reference
 // these tests hold the stack to.
 import { randomUUID } from "node:crypto";
+import { connect as tcpConnect } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../local/stack.ts";
 import {
   at,
   type Frame,
   http,
+  httpUrl,
   isPushAbout,
+  newUser,
   Session,
   type TestUser,
   updatesAbout,
 } from "./client.ts";
+
+describe("the HTTP API's own limits", () => {
+  const MB = 1024 * 1024;
+  const put = async (path: string, token: string, body: string, headers = {}) => {
+    const res = await fetch(`${httpUrl()}${path}`, {
+      method: "PUT",
+      headers: { authorization: token, "content-type": "application/json", ...headers },
+      body,
+    });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+
+  it("passes a 1 MB body to the handler, and refuses one over 10 MB itself with 413", async () => {
+    const alice = await newUser("alice");
+    const oneMb = JSON.stringify({ displayName: "x".repeat(MB) });
+    const elevenMb = JSON.stringify({ displayName: "x".repeat(11 * MB) });
+
+    expect(await put("/me", alice.token, oneMb)).toMatchObject({
+      status: 400,
+      body: { error: { code: "invalid_request" } },
+    });
+    expect(await put("/me", alice.token, elevenMb)).toEqual({
+      status: 413,
+      body: { message: "Request Entity Too Large" },
+    });
+  });
+
+  it("refuses a request line and header values over 10 240 bytes with 431 and its own body", async () => {
+    const alice = await newUser("alice");
+    const body = JSON.stringify({ displayName: "Alice" });
+
+    // Just under the quota: the (garbage) token reaches the authorizer.
+    expect(await put("/me", `Bearer ${"t".repeat(9 * 1024)}`, body)).toEqual({
+      status: 401,
+      body: { message: "Unauthorized" },
+    });
+    // A 16 KB token, and a 70 KB header (over Node's own limit too).
+    expect(await put("/me", `Bearer ${"t".repeat(16 * 1024)}`, body)).toEqual({
+      status: 431,
+      body: { message: "Request Header Fields Too Large" },
+    });
+    expect(await put("/me", alice.token, body, { "x-pad": "p".repeat(70 * 1024) })).toEqual({
+      status: 431,
+      body: { message: "Request Header Fields Too Large" },
+    });
+  });
+
+  it("answers a method no route has, even one HTTP parsers do not know, with 404 and its own body", async () => {
+    const { hostname, port } = new URL(httpUrl());
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = tcpConnect(Number(port), hostname, () =>
+        socket.write(`FOO /me HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`),
+      );
+      let text = "";
+      socket.on("data", (d) => {
+        text += d.toString();
+      });
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+
+    expect(reply).toMatch(/^HTTP\/1\.1 404 /);
+    expect(reply.slice(reply.indexOf("\r\n\r\n") + 4)).toBe('{"message":"Not Found"}');
+  });
+});
 
 describe("stream event-source mappings", () => {
   it("count what each consumer's mapping gave up at GET /dev/dead-letters", async () => {
