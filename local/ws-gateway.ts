@@ -16,6 +16,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import * as wsModule from "ws";
 import { WebSocket, WebSocketServer } from "ws";
 import type { WsEvent, WsResult } from "../functions/middleware/ws.ts";
 import { AWS_GATEWAY_OPTIONS, type GatewayOptions } from "./gateway-options.ts";
@@ -81,6 +82,16 @@ interface ReceiverInternals {
     statusCode: number,
     errorCode: string,
   ): Error;
+}
+
+/** Whether `ws`'s Receiver still has what the frame checks hook into: checked once at start. */
+function receiverHooksAvailable(): boolean {
+  const receiver = (wsModule as unknown as { Receiver?: { prototype: Partial<ReceiverInternals> } })
+    .Receiver;
+  return (
+    typeof receiver?.prototype.haveLength === "function" &&
+    typeof receiver.prototype.createError === "function"
+  );
 }
 
 /**
@@ -164,6 +175,8 @@ export async function startWsGateway(
   log: (msg: string, detail?: object) => void,
   options: GatewayOptions = AWS_GATEWAY_OPTIONS,
 ): Promise<WsGateway> {
+  if (!receiverHooksAvailable())
+    throw new Error("the ws package's Receiver changed: the frame limits cannot be enforced");
   const connections = new Map<string, Connection>();
   /** Invocations under way (frames, $disconnect): a stop waits for them. */
   const pending = new Set<Promise<void>>();
