@@ -38,22 +38,6 @@ export const STREAM_CONSUMERS = {
   history: "stream-history",
 } as const;
 
-/**
- * How each consumer's event-source mapping batches records (the CDK stack and the local poller both
- * read this). The fan-out's window is 0 and its batches large: a shard's invocations run one after
- * another, so the records that arrive while one batch is being pushed make the next batch, which
- * costs about one push per recipient however many records it holds (latest wins). The coalescing
- * window is thus the time a batch takes, growing with load, bounded by the batch size. History is
- * not latency-sensitive: a 5 s window fills batches, so fewer BatchWriteItem calls.
- */
-export const STREAM_BATCHING: Record<
-  keyof typeof STREAM_CONSUMERS,
-  { batchSize: number; maxBatchingWindowS: number }
-> = {
-  fanout: { batchSize: 10_000, maxBatchingWindowS: 0 },
-  history: { batchSize: 500, maxBatchingWindowS: 5 },
-};
-
 export type EntryName =
   | (typeof WS_ROUTES)[keyof typeof WS_ROUTES]
   | (typeof HTTP_ROUTES)[keyof typeof HTTP_ROUTES]

@@ -6,13 +6,7 @@
 // setting (a function's duration, the bytes of a request on the wire), a named constant below holds
 // an estimate and says so. A month is 730 hours, as AWS prices it.
 import { APP_METRICS, METRICS_NAMESPACE } from "../functions/metric-names.ts";
-import {
-  AUTHORIZER_ENTRY,
-  HTTP_ROUTES,
-  STREAM_BATCHING,
-  STREAM_CONSUMERS,
-  WS_ROUTES,
-} from "../functions/routes.ts";
+import { AUTHORIZER_ENTRY, HTTP_ROUTES, STREAM_CONSUMERS, WS_ROUTES } from "../functions/routes.ts";
 import type { StageConfig } from "./config.ts";
 import { DEFAULT_MEMORY_SIZE, type HouseEntry } from "./constructs/house-function.ts";
 import { HTTP_ACCESS_LOG_FIELDS } from "./constructs/http-api.ts";
@@ -20,6 +14,7 @@ import { WS_ACCESS_LOG_FIELDS } from "./constructs/websocket-api.ts";
 import { FUNCTION_NEEDS } from "./function-needs.ts";
 import { CACHE_NODE_HOURLY, costOf, PRICES, type Price } from "./prices.ts";
 import type { LogFormat, SystemLogLevel } from "./profiles.ts";
+import { STREAM_CONSUMER_SETTINGS } from "./stream-consumers.ts";
 
 export const HOURS_PER_MONTH = 730;
 const SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600;
@@ -68,13 +63,16 @@ const POST_MS = 25;
 const HISTORY_BASE_MS = 20;
 const BATCH_WRITE_MS = 15;
 /**
- * The event-source mappings' batching (functions/routes.ts, STREAM_BATCHING). The fan-out's window
+ * The event-source mappings' batching (lib/stream-consumers.ts). The fan-out's window
  * is 0: a busy shard's invocations follow each other, so a batch gathers what arrived while the
  * previous one ran; at least this long, about one batch's duration (FANOUT_BASE_MS + the posts).
  */
 const FANOUT_MIN_CYCLE_S = 0.25;
-const FANOUT_WINDOW_S = Math.max(STREAM_BATCHING.fanout.maxBatchingWindowS, FANOUT_MIN_CYCLE_S);
-const HISTORY_WINDOW_S = STREAM_BATCHING.history.maxBatchingWindowS;
+const FANOUT_WINDOW_S = Math.max(
+  STREAM_CONSUMER_SETTINGS.fanout.maxBatchingWindowS,
+  FANOUT_MIN_CYCLE_S,
+);
+const HISTORY_WINDOW_S = STREAM_CONSUMER_SETTINGS.history.maxBatchingWindowS;
 /** An on-demand stream starts at 4 MB/s of writes (four shards' worth) and keeps it. */
 const ON_DEMAND_MIN_SHARDS = 4;
 const SHARD_RECORDS_PER_S = 1000;
@@ -351,13 +349,13 @@ export function estimateMonthly(d: Deployment, w: Workload): Estimate {
     recordsPerS,
     Math.max(
       (shards * d.parallelizationFactor) / FANOUT_WINDOW_S,
-      recordsPerS / STREAM_BATCHING.fanout.batchSize,
+      recordsPerS / STREAM_CONSUMER_SETTINGS.fanout.batchSize,
     ),
   );
   const positionsPerS = t.published / SECONDS_PER_MONTH;
   const historyBatchesPerS = Math.min(
     positionsPerS,
-    Math.max(shards / HISTORY_WINDOW_S, positionsPerS / STREAM_BATCHING.history.batchSize),
+    Math.max(shards / HISTORY_WINDOW_S, positionsPerS / STREAM_CONSUMER_SETTINGS.history.batchSize),
   );
   const recordsPerFanoutBatch = fanoutBatchesPerS > 0 ? recordsPerS / fanoutBatchesPerS : 0;
   const itemsPerHistoryBatch = historyBatchesPerS > 0 ? positionsPerS / historyBatchesPerS : 0;

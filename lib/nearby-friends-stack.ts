@@ -8,13 +8,7 @@ import {
   SqsDlq,
 } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { Construct } from "constructs";
-import {
-  AUTHORIZER_ENTRY,
-  HTTP_ROUTES,
-  STREAM_BATCHING,
-  STREAM_CONSUMERS,
-  WS_ROUTES,
-} from "../functions/routes.ts";
+import { AUTHORIZER_ENTRY, HTTP_ROUTES, STREAM_CONSUMERS, WS_ROUTES } from "../functions/routes.ts";
 import type { StageConfig } from "./config.ts";
 import { DataTables } from "./constructs/data-tables.ts";
 import { DeadLetterQueue } from "./constructs/dead-letter-queue.ts";
@@ -41,6 +35,7 @@ import {
   useUserPool,
   useUsersTable,
 } from "./grants.ts";
+import { STREAM_CONSUMER_SETTINGS, type StreamConsumerSettings } from "./stream-consumers.ts";
 
 export interface NearbyFriendsStackProps extends StackProps {
   readonly config: StageConfig;
@@ -57,16 +52,16 @@ export const ALL_ENTRIES: readonly HouseEntry[] = [
   ]),
 ];
 
-/** Failure handling shared by both stream consumers. */
-const STREAM_FAILURE_HANDLING = {
-  startingPosition: StartingPosition.LATEST,
-  bisectBatchOnError: true,
-  reportBatchItemFailures: true,
-  retryAttempts: 5,
-  // No maximum record age: an old record is no harm to the fan-out (it only triggers a push of the
-  // mover's newest position, once) and history must not be skipped; a poison batch ends in the DLQ
-  // through the retry limit instead.
-} as const;
+/** An event-source mapping's settings (lib/stream-consumers.ts) as the CDK takes them. */
+const eventSourceProps = (s: StreamConsumerSettings) => ({
+  startingPosition: StartingPosition[s.startingPosition],
+  bisectBatchOnError: s.bisectBatchOnError,
+  reportBatchItemFailures: s.reportBatchItemFailures,
+  retryAttempts: s.retryAttempts,
+  batchSize: s.batchSize,
+  maxBatchingWindow: Duration.seconds(s.maxBatchingWindowS),
+  ...(s.maxRecordAgeS === undefined ? {} : { maxRecordAge: Duration.seconds(s.maxRecordAgeS) }),
+});
 
 const pascal = (entry: string): string =>
   entry
@@ -189,9 +184,7 @@ export class NearbyFriendsStack extends Stack {
     const fanout = fn(STREAM_CONSUMERS.fanout);
     fanout.addEventSource(
       new KinesisConsumerEventSource(locationStream.fanoutConsumer, {
-        ...STREAM_FAILURE_HANDLING,
-        batchSize: STREAM_BATCHING.fanout.batchSize,
-        maxBatchingWindow: Duration.seconds(STREAM_BATCHING.fanout.maxBatchingWindowS),
+        ...eventSourceProps(STREAM_CONSUMER_SETTINGS.fanout),
         parallelizationFactor: config.parallelizationFactor,
         onFailure: new SqsDlq(fanoutDlq.queue),
       }),
@@ -199,9 +192,7 @@ export class NearbyFriendsStack extends Stack {
     const history = fn(STREAM_CONSUMERS.history);
     history.addEventSource(
       new KinesisEventSource(locationStream.stream, {
-        ...STREAM_FAILURE_HANDLING,
-        batchSize: STREAM_BATCHING.history.batchSize,
-        maxBatchingWindow: Duration.seconds(STREAM_BATCHING.history.maxBatchingWindowS),
+        ...eventSourceProps(STREAM_CONSUMER_SETTINGS.history),
         onFailure: new SqsDlq(historyDlq.queue),
       }),
     );

@@ -1,21 +1,31 @@
-// The stream consumers' process (forked by stack.ts): the event-source mapping (stream-poller.ts)
-// invoking functions/stream-fanout.ts and functions/stream-history.ts, loaded as the gateway's
-// process loads its handlers, with the environment it set (Redis, the emulators, @connections).
+// The stream consumers' process (forked by stack.ts): the event-source mappings (stream-poller.ts,
+// with the settings of lib/stream-consumers.ts, as the CDK stack's) invoking
+// functions/stream-fanout.ts and functions/stream-history.ts, loaded as the functions' process loads
+// its handlers, with the environment the stack set (Redis, the emulators, @connections). Asked
+// `dead-letters`, it answers what the mappings gave up (GET /dev/dead-letters).
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { ENV, requireEnv } from "../functions/config.ts";
-import { STREAM_BATCHING, STREAM_CONSUMERS } from "../functions/routes.ts";
+import { STREAM_CONSUMERS } from "../functions/routes.ts";
+import { STREAM_CONSUMER_SETTINGS } from "../lib/stream-consumers.ts";
 import { runAsChild } from "./child-process.ts";
 import { loadHandler } from "./lambda-context.ts";
-import { type StreamHandler, startPoller } from "./stream-poller.ts";
+import { type ConsumerMapping, type StreamHandler, startPoller } from "./stream-poller.ts";
+
+/** What the stack's process asks the consumers' process. */
+export type ConsumersRequest = { op: "dead-letters" };
 
 runAsChild(async ({ log, dependenciesReady }) => {
   const kinesisEndpoint = requireEnv(ENV.kinesisEndpoint);
   const streamName = requireEnv(ENV.locationStream);
   // The handler modules read their configuration at import, as at a Lambda cold start.
-  const consumers: Record<string, StreamHandler> = {};
-  for (const [name, entry] of Object.entries(STREAM_CONSUMERS))
-    consumers[name] = await loadHandler<StreamHandler>(entry);
+  const consumers: Record<string, ConsumerMapping> = {};
+  for (const name of Object.keys(STREAM_CONSUMERS) as (keyof typeof STREAM_CONSUMERS)[]) {
+    consumers[name] = {
+      handler: await loadHandler<StreamHandler>(STREAM_CONSUMERS[name]),
+      settings: STREAM_CONSUMER_SETTINGS[name],
+    };
+  }
   const { closeSharedRedis } = await import("../functions/adapters/redis/client.ts");
   // The imports above overlap the emulators' start; the poller needs the stream.
   await dependenciesReady;
@@ -23,12 +33,13 @@ runAsChild(async ({ log, dependenciesReady }) => {
     endpoint: kinesisEndpoint,
     requestHandler: new NodeHttpHandler(),
   });
-  const batchSizes = Object.fromEntries(
-    Object.entries(STREAM_BATCHING).map(([name, b]) => [name, b.batchSize]),
-  );
-  const poller = await startPoller({ kinesis, streamName, consumers, batchSizes, log });
+  const poller = await startPoller({ kinesis, streamName, consumers, log });
   return {
     info: {},
+    serve: async (request: unknown) => {
+      if ((request as ConsumersRequest).op === "dead-letters") return poller.deadLetters();
+      throw new Error("unknown request");
+    },
     // The poller first (its in-flight batches still use the clients), then the clients.
     stop: async () => {
       await poller.stop();

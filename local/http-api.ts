@@ -1,6 +1,12 @@
 // The local HTTP API: the routes of functions/routes.ts behind a JWT check (as API Gateway's JWT
-// authorizer does), plus the local-only endpoints: GET /health, POST /dev/token, the JWKS, and the
-// fault injections POST /dev/lose-connections and POST /dev/redis/restart.
+// authorizer does), plus the local-only endpoints: GET /health, POST /dev/token, the JWKS,
+// GET /dev/dead-letters, GET /dev/gateway, and the fault injections POST /dev/lose-connections and
+// POST /dev/redis/restart.
+// What API Gateway's HTTP API answers itself, before any function, it answers with its own body
+// `{"message":…}`: 401 Unauthorized (the JWT authorizer: the Authorization header holds the token,
+// with or without "Bearer "), 404 Not Found (no route, an unknown method included), 413 (a body
+// over its 10 MB payload quota) and 431 (a request line and header values over its 10 240 bytes:
+// the quota is documented, the status it answers is not).
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { USER_ID_PATTERN } from "../functions/domain/frames.ts";
@@ -18,6 +24,10 @@ export interface HttpApiHandlers {
   health(): Promise<Record<string, "ok" | "down">>;
   /** Kill Redis and start an empty one on the same port (fault-injection tests). */
   restartRedis(downMs: number): Promise<void>;
+  /** What the stream consumers' event-source mappings gave up (their on-failure destinations). */
+  deadLetters(): Promise<unknown>;
+  /** The WebSocket gateway's counts (GET /dev/gateway). */
+  gatewayStats(): unknown;
   jwks: object;
 }
 
@@ -27,7 +37,11 @@ export interface HttpApi {
   stop(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
+/** API Gateway's HTTP API quotas: "Payload size" and "Total combined size of request line and header values". */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const MAX_REQUEST_LINE_AND_HEADER_VALUES_BYTES = 10_240;
+/** Node's own limit on the header section, above which it answers before any handler (clientError). */
+const NODE_MAX_HEADER_BYTES = 64 * 1024;
 
 interface CompiledRoute {
   routeKey: string;
@@ -77,15 +91,50 @@ function send(
 const error = (res: ServerResponse, status: number, code: string, message: string) =>
   send(res, status, { error: { code, message } });
 
+/** A reply of API Gateway itself: its status and `{"message":…}`. */
+const gatewayReply = (
+  res: ServerResponse,
+  status: 401 | 404 | 413 | 431,
+  headers: Record<string, string> = {},
+) => send(res, status, { message: GATEWAY_MESSAGES[status] }, headers);
+
+const GATEWAY_MESSAGES = {
+  401: "Unauthorized",
+  404: "Not Found",
+  413: "Request Entity Too Large",
+  431: "Request Header Fields Too Large",
+} as const;
+
+/** The same reply written on a socket the HTTP parser gave up on (`clientError`). */
+function rawGatewayReply(status: 404 | 431, reason: string): string {
+  const body = JSON.stringify({ message: GATEWAY_MESSAGES[status] });
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/** What the HTTP API's quota counts: the request line and the header values. */
+function requestLineAndHeaderValuesBytes(req: IncomingMessage): number {
+  let n = Buffer.byteLength(`${req.method} ${req.url} HTTP/${req.httpVersion}`);
+  for (let i = 1; i < req.rawHeaders.length; i += 2)
+    n += Buffer.byteLength(req.rawHeaders[i] ?? "");
+  return n;
+}
+
+/** The JWT authorizer's identity source, `$request.header.Authorization`: the token, or "Bearer <token>". */
+export function tokenOf(authorization: string | undefined): string | undefined {
+  const value = authorization?.trim() ?? "";
+  const token = /^Bearer\s+(.+)$/i.exec(value)?.[1] ?? value;
+  return token === "" ? undefined : token;
+}
+
+/** The body, or null when it is over the payload quota (read to its end all the same, then dropped). */
 async function readBody(req: IncomingMessage): Promise<string | null> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return null;
-    chunks.push(chunk as Buffer);
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return size > MAX_BODY_BYTES ? null : Buffer.concat(chunks).toString("utf8");
 }
 
 export async function startHttpApi(
@@ -96,17 +145,35 @@ export async function startHttpApi(
   let compiled: CompiledRoute[] | null = null;
   let domainName = `${HOST}:${port}`;
 
-  const server = createServer((req, res) => {
+  const server = createServer({ maxHeaderSize: NODE_MAX_HEADER_BYTES }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log("HTTP request failed", { error: String(err) });
       if (!res.headersSent) error(res, 500, "internal", "internal error");
     });
+  });
+  // Requests Node's parser refuses before any handler: a method it does not know has no route
+  // (404), a header section over Node's own limit is over API Gateway's too (431).
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    // Read (and drop) what the client is still sending, so that closing does not reset the
+    // connection before it reads the reply.
+    const reply = (text: string) => {
+      socket.resume();
+      socket.end(text);
+      setTimeout(() => socket.destroy(), 1000).unref();
+    };
+    if (err.code === "HPE_HEADER_OVERFLOW")
+      return reply(rawGatewayReply(431, "Request Header Fields Too Large"));
+    if (err.code === "HPE_INVALID_METHOD") return reply(rawGatewayReply(404, "Not Found"));
+    reply("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", `http://${domainName}`);
     const method = req.method ?? "GET";
     const h = handlers();
+    if (requestLineAndHeaderValuesBytes(req) > MAX_REQUEST_LINE_AND_HEADER_VALUES_BYTES)
+      return gatewayReply(res, 431);
     if (method === "GET" && url.pathname === "/health") {
       if (!h) return send(res, 503, { status: "starting" });
       const components = await h.health();
@@ -115,7 +182,7 @@ export async function startHttpApi(
     }
     if (!h) return error(res, 503, "unavailable", "the local stack is starting");
     const body = await readBody(req);
-    if (body === null) return error(res, 413, "payload_too_large", "the body is over 1 MB");
+    if (body === null) return gatewayReply(res, 413);
 
     if (method === "GET" && url.pathname === "/.well-known/jwks.json")
       return send(res, 200, h.jwks);
@@ -126,6 +193,10 @@ export async function startHttpApi(
         return error(res, 400, "invalid_request", "userId must be a user id");
       return send(res, 200, { lost: h.loseConnections(userId) });
     }
+    if (method === "GET" && url.pathname === "/dev/gateway")
+      return send(res, 200, h.gatewayStats());
+    if (method === "GET" && url.pathname === "/dev/dead-letters")
+      return send(res, 200, await h.deadLetters());
     if (method === "POST" && url.pathname === "/dev/redis/restart") {
       const downMs = Number(url.searchParams.get("downMs") ?? "0");
       if (!Number.isInteger(downMs) || downMs < 0 || downMs > 60_000)
@@ -151,7 +222,7 @@ export async function startHttpApi(
       }
       return true;
     });
-    if (!route) return error(res, 404, "not_found", `no route ${method} ${url.pathname}`);
+    if (!route) return gatewayReply(res, 404);
     if (undecodable !== undefined)
       return error(
         res,
@@ -160,14 +231,16 @@ export async function startHttpApi(
         `${undecodable} in the path is not valid percent-encoded UTF-8`,
       );
 
-    const auth = req.headers.authorization ?? "";
-    const token = /^Bearer (.+)$/i.exec(auth)?.[1];
+    const token = tokenOf(req.headers.authorization);
+    if (!token) return gatewayReply(res, 401, { "www-authenticate": "Bearer" });
     let sub: string;
     try {
-      if (!token) throw new Error("no token");
       sub = await h.verify(token);
-    } catch {
-      return error(res, 401, "unauthorized", "a valid bearer token is required");
+    } catch (err) {
+      const why = String((err as Error)?.message ?? "invalid token").replace(/["\\\r\n]/g, "'");
+      return gatewayReply(res, 401, {
+        "www-authenticate": `Bearer scope="" error="invalid_token" error_description="${why}"`,
+      });
     }
 
     const query: Record<string, string> = {};
@@ -211,7 +284,7 @@ export async function startHttpApi(
       isBase64Encoded: false,
     } as HttpEvent;
     const handler = h.routes[route.routeKey];
-    if (!handler) return error(res, 404, "not_found", `no route ${route.routeKey}`);
+    if (!handler) return gatewayReply(res, 404);
     const result = await handler(event);
     const status = result.statusCode ?? 200;
     const outHeaders: Record<string, string> = {};

@@ -1,4 +1,5 @@
 // `npm start`: runs the whole system on this machine, on 127.0.0.1, until SIGINT or SIGTERM.
+import { gatewayOptionsFromEnv } from "./gateway-options.ts";
 import { PortInUseError } from "./ports.ts";
 import { REDIS_MISSING } from "./redis-server.ts";
 import { type LocalStack, startLocalStack } from "./stack.ts";
@@ -14,6 +15,13 @@ function integer(name: string, fallback: number, min: number, max: number, what:
   return n;
 }
 const port = (name: string, fallback: number) => integer(name, fallback, 0, 65535, "a port number");
+
+try {
+  gatewayOptionsFromEnv();
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 
 const started = performance.now();
 let stack: LocalStack;

@@ -10,8 +10,10 @@ import type { HttpEvent, HttpResult } from "../functions/middleware/http.ts";
 import type { WsEvent, WsResult } from "../functions/middleware/ws.ts";
 import { AUTHORIZER_ENTRY, HTTP_ROUTES, WS_ROUTES } from "../functions/routes.ts";
 import { type LocalChild, startChild } from "./child-process.ts";
+import type { ConsumersRequest } from "./consumers-process.ts";
 import { type EmulatorEndpoints, LOCAL_NAMES } from "./emulators.ts";
 import type { FunctionsRequest } from "./functions-process.ts";
+import { type GatewayOptions, gatewayOptionsFromEnv } from "./gateway-options.ts";
 import { type HttpApiHandlers, startHttpApi } from "./http-api.ts";
 import { freePorts, HOST } from "./ports.ts";
 import { startRedis } from "./redis-server.ts";
@@ -28,6 +30,11 @@ export interface LocalStackOptions {
    * @default 2
    */
   functionsProcesses?: number;
+  /**
+   * API Gateway's limits the WebSocket gateway emulates; what is left out is read from the
+   * environment (WS_IDLE_TIMEOUT_S, …), else AWS's value (gateway-options.ts).
+   */
+  gateway?: Partial<GatewayOptions>;
   log?: (msg: string, detail?: object) => void;
 }
 
@@ -142,7 +149,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     let gatewayHandlers: GatewayHandlers | null = null;
     let httpHandlers: HttpApiHandlers | null = null;
     // Ports first: a port in use fails the start before anything else is spent.
-    const ws = await startWsGateway(opts.wsPort, () => gatewayHandlers, log);
+    const ws = await startWsGateway(opts.wsPort, () => gatewayHandlers, log, {
+      ...gatewayOptionsFromEnv(),
+      ...opts.gateway,
+    });
     stops.entryPoints.push(ws.stop);
     const http = await startHttpApi(opts.httpPort, () => httpHandlers, log);
     stops.entryPoints.push(http.stop);
@@ -230,8 +240,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       verify: (token) => verifier.verify(token),
       jwks: issuer.jwks,
       loseConnections: (userId) => ws.loseConnections(userId),
+      gatewayStats: () => ws.stats(),
       health: () => componentHealth(redis.url, emulators.info, { consumers, functions }),
       restartRedis: (downMs) => redis.restart(downMs),
+      deadLetters: () => consumers.request({ op: "dead-letters" } satisfies ConsumersRequest),
       issueToken: async (userId, displayName) => {
         await ask({ op: "create-user", userId, displayName: displayName ?? userId });
         return issuer.sign(userId);

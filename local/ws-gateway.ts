@@ -1,12 +1,25 @@
 // A WebSocket gateway that behaves like API Gateway's WebSocket API: the Lambda authorizer and
 // $connect on upgrade, route selection on `action`, route replies, $disconnect, and the
 // `@connections` Management API over HTTP (410 + x-amzn-errortype: GoneException for a gone id).
+// API Gateway's limits as a client meets them (gateway-options.ts has the values):
+// - a single frame over 32 KB closes the connection with 1009, as does a message over 128 KB (in
+//   frames of at most 32 KB each, it reaches the routes); a binary frame closes it with 1003. The
+//   frame header is checked as the `ws` receiver reads it, before any of the payload;
+// - messages to the client (route replies, @connections posts) over 32 KB go out in frames of
+//   32 KB, as API Gateway splits them;
+// - a connection's frames are dispatched as they arrive, concurrently, or one after another;
+// - a connection is closed (1001 "Going away") after the idle timeout without a frame from the
+//   client, and at its maximum age; $disconnect runs, with the close code and reason;
+// - `@connections` calls over the account's rate get 429 LimitExceededException;
+// - GetConnection answers in API Gateway's JSON (camelCase), as the SDK reads it.
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import * as wsModule from "ws";
 import { WebSocket, WebSocketServer } from "ws";
 import type { WsEvent, WsResult } from "../functions/middleware/ws.ts";
+import { AWS_GATEWAY_OPTIONS, type GatewayOptions } from "./gateway-options.ts";
 import { closeServer, HOST, listen } from "./ports.ts";
 
 export interface GatewayHandlers {
@@ -23,8 +36,12 @@ interface Connection {
   lastActiveAt: number;
   sourceIp: string;
   userAgent: string;
-  /** Frames of one connection are handled one after another, in arrival order. */
+  /** Serial dispatch: the frames of the connection, one after another, in arrival order. */
   queue: Promise<void>;
+  /** The idle timeout and the maximum age. */
+  timers: NodeJS.Timeout[];
+  /** Why the gateway closed the connection (the client's close frame says it otherwise). */
+  closedBy?: { code: number; reason: string };
   /** Lost without $disconnect (as when API Gateway drops a connection it cannot report). */
   lost?: boolean;
 }
@@ -36,12 +53,100 @@ export interface WsGateway {
   connectionIds(): string[];
   /** Drop a user's connections without calling $disconnect; returns how many. */
   loseConnections(userId: string): number;
+  /** Open connections, and the @connections calls answered and throttled (GET /dev/gateway). */
+  stats(): GatewayStats;
   stop(): Promise<void>;
 }
 
+export interface GatewayStats {
+  connections: number;
+  connectionsApi: { calls: number; throttled: number };
+}
+
 const STAGE = "local";
-/** API Gateway's own limit is 128 KB a message; the protocol's 32 KB limit is the handlers' to enforce. */
-const MAX_MESSAGE_BYTES = 128 * 1024;
+/** API Gateway's limits: a frame (either way), and a message (frames of one message together). */
+export const MAX_FRAME_BYTES = 32 * 1024;
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+/** How long a close the gateway started waits for the client's close frame before it drops the socket. */
+const CLOSE_WAIT_MS = 1000;
+
+/** The parts of `ws`'s Receiver (lib/receiver.js) the frame checks hook into. */
+interface ReceiverInternals {
+  _opcode: number;
+  _payloadLength: number;
+  haveLength(cb: (err?: Error) => void): void;
+  createError(
+    ctor: ErrorConstructor,
+    message: string,
+    prefix: boolean,
+    statusCode: number,
+    errorCode: string,
+  ): Error;
+}
+
+/** Whether `ws`'s Receiver still has what the frame checks hook into: checked once at start. */
+function receiverHooksAvailable(): boolean {
+  const receiver = (wsModule as unknown as { Receiver?: { prototype: Partial<ReceiverInternals> } })
+    .Receiver;
+  return (
+    typeof receiver?.prototype.haveLength === "function" &&
+    typeof receiver.prototype.createError === "function"
+  );
+}
+
+/**
+ * Check each frame's header as the receiver reads it, before its payload: a binary frame closes the
+ * connection with 1003, a data frame over 32 KB with 1009, through the receiver's own error path
+ * (which sends the close frame with that code). The message limit is `maxPayload`.
+ */
+function enforceFrameLimits(ws: WebSocket, closed: (code: number, reason: string) => void): void {
+  const receiver = (ws as unknown as { _receiver?: ReceiverInternals })._receiver;
+  if (typeof receiver?.haveLength !== "function" || typeof receiver.createError !== "function")
+    throw new Error("the ws receiver's internals changed: frame limits cannot be enforced");
+  const haveLength = receiver.haveLength;
+  receiver.haveLength = function (this: ReceiverInternals, cb) {
+    // A continuation frame has its message's opcode here.
+    if (this._opcode === 0x02) {
+      closed(1003, "Binary frames are not supported");
+      return cb(this.createError(Error, "binary frame", false, 1003, "WS_ERR_UNSUPPORTED_DATA"));
+    }
+    if (this._opcode < 0x08 && this._payloadLength > MAX_FRAME_BYTES) {
+      closed(1009, "Frame size exceeded");
+      return cb(
+        this.createError(RangeError, "frame over 32 KB", false, 1009, "WS_ERR_FRAME_TOO_LARGE"),
+      );
+    }
+    return haveLength.call(this, cb);
+  };
+}
+
+/** A text message as API Gateway sends it: in frames of at most 32 KB. */
+function sendText(ws: WebSocket, text: string): void {
+  const data = Buffer.from(text, "utf8");
+  if (data.length <= MAX_FRAME_BYTES) {
+    ws.send(data, { binary: false });
+    return;
+  }
+  for (let at = 0; at < data.length; at += MAX_FRAME_BYTES) {
+    const end = Math.min(at + MAX_FRAME_BYTES, data.length);
+    ws.send(data.subarray(at, end), { binary: false, fin: end === data.length });
+  }
+}
+
+/** A token bucket: `ratePerS` tokens a second, at most `burst` at once; rate 0 never refuses. */
+function tokenBucket(ratePerS: number, burst: number): () => boolean {
+  let tokens = burst;
+  let last = performance.now();
+  return () => {
+    if (ratePerS <= 0) return true;
+    const now = performance.now();
+    tokens = Math.min(burst, tokens + ((now - last) / 1000) * ratePerS);
+    last = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+}
 
 const newConnectionId = () => randomBytes(11).toString("base64");
 
@@ -68,15 +173,31 @@ export async function startWsGateway(
   port: number,
   handlers: () => GatewayHandlers | null,
   log: (msg: string, detail?: object) => void,
+  options: GatewayOptions = AWS_GATEWAY_OPTIONS,
 ): Promise<WsGateway> {
+  if (!receiverHooksAvailable())
+    throw new Error("the ws package's Receiver changed: the frame limits cannot be enforced");
   const connections = new Map<string, Connection>();
+  /** Invocations under way (frames, $disconnect): a stop waits for them. */
+  const pending = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+    return work;
+  };
+  const allowCall = tokenBucket(options.connectionsRatePerS, options.connectionsBurst);
+  const callCounts = { calls: 0, throttled: 0 };
   const server = createServer((req, res) => {
     managementApi(req, res).catch((err: unknown) => {
       log("management API request failed", { error: String(err) });
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_BYTES,
+    perMessageDeflate: false,
+  });
   let domainName = `${HOST}:${port}`;
 
   const requestContext = (
@@ -168,22 +289,53 @@ export async function startWsGateway(
       );
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const c: Connection = { ...conn, ws, lastActiveAt: Date.now(), queue: Promise.resolve() };
+      const c: Connection = {
+        ...conn,
+        ws,
+        lastActiveAt: Date.now(),
+        queue: Promise.resolve(),
+        timers: [],
+      };
       connections.set(id, c);
-      // Binary frames are read as UTF-8 text too; the handlers refuse what is not JSON.
+      enforceFrameLimits(ws, (code, reason) => {
+        c.closedBy ??= { code, reason };
+        c.timers.push(setTimeout(() => c.ws.terminate(), CLOSE_WAIT_MS));
+      });
+      const idle = setTimeout(() => goAway(c), options.idleTimeoutS * 1000);
+      c.timers.push(
+        idle,
+        setTimeout(() => goAway(c), options.maxConnectionAgeS * 1000),
+      );
       ws.on("message", (data) => {
         c.lastActiveAt = Date.now();
+        idle.refresh();
         const text = Buffer.isBuffer(data)
           ? data.toString("utf8")
           : Buffer.concat(data as Buffer[]).toString("utf8");
-        c.queue = c.queue.then(() => dispatch(c, text));
+        if (options.frameDispatch === "serial")
+          c.queue = track(c.queue.then(() => dispatch(c, text)));
+        else track(dispatch(c, text));
       });
-      ws.on("close", () => {
+      ws.on("close", (code, reason) => {
         connections.delete(id);
-        if (!c.lost) c.queue = c.queue.then(() => disconnect(c));
+        for (const t of c.timers) clearTimeout(t);
+        if (c.lost) return;
+        const why = c.closedBy ?? { code, reason: reason.toString("utf8") };
+        // Serial: after the frames before it; concurrent: at once, as API Gateway invokes it.
+        if (options.frameDispatch === "serial")
+          c.queue = track(c.queue.then(() => disconnect(c, why)));
+        else track(disconnect(c, why));
       });
       ws.on("error", (err) => log("websocket error", { connectionId: id, error: String(err) }));
     });
+  }
+
+  /** The gateway closes a connection (idle, too old): 1001, then the socket if the client lingers. */
+  function goAway(c: Connection) {
+    if (c.ws.readyState !== WebSocket.OPEN) return;
+    c.closedBy ??= { code: 1001, reason: "Going away" };
+    c.ws.close(1001, "Going away");
+    c.timers.push(setTimeout(() => c.ws.terminate(), CLOSE_WAIT_MS));
   }
 
   async function dispatch(c: Connection, text: string) {
@@ -206,11 +358,13 @@ export async function startWsGateway(
         body: text,
         isBase64Encoded: false,
       } as unknown as WsEvent);
-      if (result?.body !== undefined && c.ws.readyState === WebSocket.OPEN) c.ws.send(result.body);
+      if (result?.body !== undefined && c.ws.readyState === WebSocket.OPEN)
+        sendText(c.ws, result.body);
     } catch (err) {
       log("route handler threw", { routeKey, error: String(err) });
       if (c.ws.readyState === WebSocket.OPEN) {
-        c.ws.send(
+        sendText(
+          c.ws,
           JSON.stringify({
             message: "Internal server error",
             connectionId: c.id,
@@ -221,12 +375,16 @@ export async function startWsGateway(
     }
   }
 
-  async function disconnect(c: Connection) {
+  async function disconnect(c: Connection, why: { code: number; reason: string }) {
     const route = handlers()?.routes.$disconnect;
     if (!route) return;
     try {
       await route({
-        requestContext: requestContext("$disconnect", "DISCONNECT", c),
+        requestContext: {
+          ...requestContext("$disconnect", "DISCONNECT", c),
+          disconnectStatusCode: why.code,
+          disconnectReason: why.reason,
+        },
         isBase64Encoded: false,
       } as unknown as WsEvent);
     } catch (err) {
@@ -255,9 +413,20 @@ export async function startWsGateway(
         .end(JSON.stringify({ message: "Not Found" }));
       return;
     }
+    const body = await readBody(req);
+    callCounts.calls++;
+    if (!allowCall()) {
+      callCounts.throttled++;
+      res
+        .writeHead(429, {
+          "content-type": "application/json",
+          "x-amzn-errortype": "LimitExceededException",
+        })
+        .end(JSON.stringify({ message: "Too Many Requests" }));
+      return;
+    }
     const id = decodeURIComponent(match[1]);
     const c = connections.get(id);
-    const body = await readBody(req);
     if (!c || c.ws.readyState !== WebSocket.OPEN) return gone(res);
     switch (req.method) {
       case "POST":
@@ -270,19 +439,21 @@ export async function startWsGateway(
             .end(JSON.stringify({ message: "Payload too large" }));
           return;
         }
-        c.ws.send(body.toString("utf8"));
+        sendText(c.ws, body.toString("utf8"));
         res.writeHead(200).end();
         return;
       case "GET":
+        // API Gateway's JSON names (the SDK maps them to ConnectedAt, Identity, LastActiveAt).
         res.writeHead(200, { "content-type": "application/json" }).end(
           JSON.stringify({
-            ConnectedAt: new Date(c.connectedAt).toISOString(),
-            Identity: { SourceIp: c.sourceIp, UserAgent: c.userAgent },
-            LastActiveAt: new Date(c.lastActiveAt).toISOString(),
+            connectedAt: new Date(c.connectedAt).toISOString(),
+            identity: { sourceIp: c.sourceIp, userAgent: c.userAgent },
+            lastActiveAt: new Date(c.lastActiveAt).toISOString(),
           }),
         );
         return;
       case "DELETE":
+        c.closedBy ??= { code: 1000, reason: "Connection Closed Normally" };
         c.ws.close(1000);
         res.writeHead(204).end();
         return;
@@ -302,6 +473,7 @@ export async function startWsGateway(
     port: bound,
     server,
     connectionIds: () => [...connections.keys()],
+    stats: () => ({ connections: connections.size, connectionsApi: { ...callCounts } }),
     loseConnections: (userId) => {
       let n = 0;
       for (const c of connections.values()) {
@@ -323,8 +495,8 @@ export async function startWsGateway(
             }),
         ),
       );
-      // Each close queued its $disconnect behind the connection's pending frames.
-      await Promise.all(open.map((c) => c.queue));
+      // Every frame and $disconnect under way, the closes' $disconnect included.
+      while (pending.size > 0) await Promise.all([...pending]);
       wss.close();
       await closeServer(server);
     },

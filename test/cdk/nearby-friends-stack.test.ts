@@ -17,13 +17,13 @@ import { APP_METRICS, METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/me
 import {
   AUTHORIZER_ENTRY,
   HTTP_ROUTES,
-  STREAM_BATCHING,
   STREAM_CONSUMERS,
   WS_ROUTES,
 } from "../../functions/routes.ts";
 import { StageConfigError, stageConfigFromContext } from "../../lib/config.ts";
 import { FUNCTION_NEEDS, type FunctionNeeds } from "../../lib/function-needs.ts";
 import { NearbyFriendsStack } from "../../lib/nearby-friends-stack.ts";
+import { STREAM_CONSUMER_SETTINGS } from "../../lib/stream-consumers.ts";
 
 const STAGE = "test";
 const PREFIX = `nearby-friends-${STAGE}`;
@@ -749,9 +749,9 @@ describe("stream consumers", () => {
       ...failureHandling,
       FunctionName: { Ref: functionId(STREAM_CONSUMERS.fanout) },
       EventSourceArn: { "Fn::GetAtt": [consumerId, "ConsumerARN"] },
-      BatchSize: STREAM_BATCHING.fanout.batchSize,
+      BatchSize: STREAM_CONSUMER_SETTINGS.fanout.batchSize,
       ParallelizationFactor: 1,
-      MaximumBatchingWindowInSeconds: STREAM_BATCHING.fanout.maxBatchingWindowS,
+      MaximumBatchingWindowInSeconds: STREAM_CONSUMER_SETTINGS.fanout.maxBatchingWindowS,
     });
   });
 
@@ -761,8 +761,8 @@ describe("stream consumers", () => {
       ...failureHandling,
       FunctionName: { Ref: functionId(STREAM_CONSUMERS.history) },
       EventSourceArn: { "Fn::GetAtt": [streamId, "Arn"] },
-      BatchSize: STREAM_BATCHING.history.batchSize,
-      MaximumBatchingWindowInSeconds: STREAM_BATCHING.history.maxBatchingWindowS,
+      BatchSize: STREAM_CONSUMER_SETTINGS.history.batchSize,
+      MaximumBatchingWindowInSeconds: STREAM_CONSUMER_SETTINGS.history.maxBatchingWindowS,
     });
   });
 

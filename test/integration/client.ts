@@ -75,8 +75,9 @@ export class Session {
     });
   }
 
-  static open(token: string | null): Promise<Session> {
-    const url = new URL(wsUrl());
+  /** A session with the stack under test, or with the WebSocket API at `base`. */
+  static open(token: string | null, base = wsUrl()): Promise<Session> {
+    const url = new URL(base);
     if (token !== null) url.searchParams.set("token", token);
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url.toString());

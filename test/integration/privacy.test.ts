@@ -167,7 +167,8 @@ describe("privacy in the snapshot and the pushes", () => {
   it("erases history and the current position on DELETE /me/history, and friends see the user go", async () => {
     const { alice, bob, bobWs } = await friendsOnline(sessions, 0, 700);
     let items: unknown[] = [];
-    for (let i = 0; i < 50 && items.length === 0; i++) {
+    // History is written from the stream behind a 5 s batching window (lib/stream-consumers.ts).
+    for (let i = 0; i < 150 && items.length === 0; i++) {
       await sleep(100);
       items = ((await http("GET", "/me/history", alice.token)).body as { items: unknown[] }).items;
     }

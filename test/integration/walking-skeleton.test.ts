@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   http,
   isPushAbout,
-  isRemote,
   makeFriends,
   newUser,
   north,
@@ -37,10 +36,8 @@ describe("authentication and ping", () => {
   it("refuses HTTP calls without a valid token", async () => {
     const res = await http("GET", "/me");
     expect(res.status).toBe(401);
-    // API Gateway's JWT authorizer answers with its own body, which the stack cannot change.
-    expect(res.body).toMatchObject(
-      isRemote ? { message: "Unauthorized" } : { error: { code: "unauthorized" } },
-    );
+    // API Gateway's JWT authorizer answers with its own body (the local stack too).
+    expect(res.body).toEqual({ message: "Unauthorized" });
     const bad = await http("GET", "/friends", "garbage");
     expect(bad.status).toBe(401);
   });
@@ -195,7 +192,13 @@ describe("bad frames", () => {
     });
     // Ten frames so far: the rate limit counts every frame, so the next ones wait for a new second.
     await sleep(1100);
-    expect(await s.request({ action: "ping", pad: "x".repeat(33 * 1024) })).toMatchObject({
+    // Over 32 KB, sent as API Gateway requires: in frames of at most 32 KB (a bigger single frame
+    // closes the connection, 1009).
+    const big = JSON.stringify({ action: "ping", pad: "x".repeat(33 * 1024) });
+    const mark = s.frames.length;
+    s.ws.send(big.slice(0, 16 * 1024), { fin: false });
+    s.ws.send(big.slice(16 * 1024), { fin: true });
+    expect(await s.next((f) => f.type === "error", 5000, mark)).toMatchObject({
       code: "payload_too_large",
     });
     // Nothing was stored by the refused frames: the user has no position, so no history.
@@ -215,7 +218,8 @@ describe("rate limit", () => {
     const s = await session(alice.token);
     const points = Array.from({ length: 15 }, (_, i) => north(SEOUL.lat, SEOUL.lon, 200 + i * 100));
     for (const [i, p] of points.entries()) s.send({ action: "location", ...p, requestId: `f${i}` });
-    await sleep(500);
+    // Every refused frame has its reply by then, even on a busy machine.
+    await sleep(1500);
     const limited = s.frames.filter((f) => f.type === "error");
     expect(limited.length).toBeGreaterThanOrEqual(1);
     expect(limited.length).toBeLessThanOrEqual(5);
@@ -226,7 +230,8 @@ describe("rate limit", () => {
     const refused = new Set(limited.map((f) => f.requestId));
     const accepted = points.filter((_, i) => !refused.has(`f${i}`)).map((p) => p.lat);
     let items: { lat: number }[] = [];
-    for (let i = 0; i < 50 && items.length < accepted.length; i++) {
+    // History is written from the stream behind a 5 s batching window (lib/stream-consumers.ts).
+    for (let i = 0; i < 150 && items.length < accepted.length; i++) {
       await sleep(100);
       items = (
         (await http("GET", "/me/history?limit=500", alice.token)).body as {
@@ -249,14 +254,17 @@ describe("rate limit", () => {
     await sleep(500);
     const pongs = s.frames.filter((f) => f.type === "pong");
     const limited = s.frames.filter((f) => f.type === "error" && f.code === "rate_limited");
-    expect(pongs.length).toBeLessThanOrEqual(10);
-    expect(pongs.length + limited.length).toBe(
+    // Frames run concurrently (as in AWS): garbage may be counted among the first ten and get
+    // invalid_json.
+    const garbage = s.frames.filter((f) => f.type === "error" && f.code === "invalid_json");
+    expect(pongs.length + garbage.length).toBeLessThanOrEqual(10);
+    expect(pongs.length + limited.length + garbage.length).toBe(
       s.frames.filter((f) => f.type === "pong" || f.type === "error").length,
     );
     // 20 frames in well under a second: at least 10 are refused, garbage included, and the refused
     // pings still echo their requestId.
     expect(limited.length).toBeGreaterThanOrEqual(10);
-    expect(limited.filter((f) => f.requestId === undefined).length).toBeGreaterThanOrEqual(1);
+    expect(limited.filter((f) => f.requestId === undefined).length + garbage.length).toBe(5);
     expect(
       limited
         .filter((f) => f.requestId !== undefined)
@@ -376,8 +384,12 @@ describe("locations, fan-out and history", () => {
     const p3 = north(SEOUL.lat, SEOUL.lon, 800);
     const ts = Date.now();
     await aliceWs.request({ action: "init", ...p1, accuracyM: 5, ts });
+    // Paced: frames of one connection run concurrently (as in AWS), and the 5 m move must come
+    // after p2 to be the one the movement filter drops.
     aliceWs.send({ action: "location", ...p2, accuracyM: 6, ts: ts + 1 });
+    await sleep(200);
     aliceWs.send({ action: "location", ...north(SEOUL.lat, SEOUL.lon, 405) });
+    await sleep(200);
     aliceWs.send({ action: "location", ...p3 });
 
     let items: {
@@ -387,7 +399,8 @@ describe("locations, fan-out and history", () => {
       clientTs: number | null;
       accuracyM: number | null;
     }[] = [];
-    for (let i = 0; i < 50 && items.length < 3; i++) {
+    // History is written from the stream behind a 5 s batching window (lib/stream-consumers.ts).
+    for (let i = 0; i < 150 && items.length < 3; i++) {
       await sleep(100);
       items = ((await http("GET", "/me/history", alice.token)).body as { items: typeof items })
         .items;

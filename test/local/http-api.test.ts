@@ -22,6 +22,8 @@ beforeAll(async () => {
       health: async () => ({}),
       restartRedis: async () => undefined,
       jwks: { keys: [] },
+      deadLetters: async () => ({}),
+      gatewayStats: () => ({}),
     }),
     () => undefined,
   );
