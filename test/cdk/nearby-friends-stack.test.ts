@@ -94,7 +94,38 @@ interface Statement {
   Resource: unknown;
 }
 
+/** A statement of a resource policy (topic, key, endpoint): with its principal and conditions. */
+interface PolicyStatementJson extends Statement {
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** The ARN pattern of this stage's alarms, as the template renders it. */
+const ALARM_ARN_PATTERN = `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${PREFIX}.*`;
+
+/** Conditions that admit CloudWatch acting for this stage's alarms, in this account, only. */
+function expectThisStagesAlarms(condition: PolicyStatementJson["Condition"]): void {
+  expect(condition?.StringEquals).toEqual({ "aws:SourceAccount": { Ref: "AWS::AccountId" } });
+  expect(Object.keys(condition?.ArnLike ?? {})).toEqual(["aws:SourceArn"]);
+  expect(rendered(condition?.ArnLike?.["aws:SourceArn"])).toBe(ALARM_ARN_PATTERN);
+  expect(Object.keys(condition ?? {}).sort()).toEqual(["ArnLike", "StringEquals"]);
+}
+
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** A template string value as text: `Fn::Join` flattened, `Ref`s and `Fn::GetAtt`s as `${...}`. */
+function rendered(value: unknown): string {
+  if (typeof value === "string") return value;
+  const v = value as {
+    Ref?: string;
+    "Fn::GetAtt"?: [string, string];
+    "Fn::Join"?: [string, unknown[]];
+  };
+  if (v.Ref !== undefined) return `\${${v.Ref}}`;
+  if (v["Fn::GetAtt"]) return `\${${v["Fn::GetAtt"].join(".")}}`;
+  if (v["Fn::Join"]) return v["Fn::Join"][1].map(rendered).join(v["Fn::Join"][0]);
+  return JSON.stringify(value);
+}
 
 /** The feature flags and defaults of cdk.json, so that the tests synthesize what `cdk synth` does. */
 const CDK_JSON_CONTEXT = (
@@ -716,18 +747,29 @@ describe("data at rest and in transit", () => {
     }
   });
 
-  it("encrypts the alarm topic with a key CloudWatch may use", () => {
+  it("encrypts the alarm topic with a key CloudWatch may use for this stage's alarms only", () => {
     template.hasResourceProperties("AWS::SNS::Topic", {
       TopicName: `${PREFIX}-alarms`,
       KmsMasterKeyId: { "Fn::GetAtt": [Match.anyValue(), "Arn"] },
     });
-    template.hasResourceProperties("AWS::KMS::Key", {
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Principal: { Service: "cloudwatch.amazonaws.com" }, Effect: "Allow" }),
-        ]),
-      },
+    const keyId = prop<{ "Fn::GetAtt": [string, string] }>(
+      only("AWS::SNS::Topic")[1],
+      "KmsMasterKeyId",
+    )["Fn::GetAtt"][0];
+    const statements = prop<{ Statement: PolicyStatementJson[] }>(
+      resource(keyId),
+      "KeyPolicy",
+    ).Statement;
+    const forCloudWatch = statements.filter(
+      (s) =>
+        JSON.stringify(s.Principal) === JSON.stringify({ Service: "cloudwatch.amazonaws.com" }),
+    );
+    expect(forCloudWatch).toHaveLength(1);
+    expect(forCloudWatch[0]).toMatchObject({
+      Effect: "Allow",
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
     });
+    expectThisStagesAlarms(forCloudWatch[0]?.Condition);
   });
 });
 
@@ -816,6 +858,39 @@ describe("monitoring", () => {
       ),
       AlarmActions: [{ Ref: Match.anyValue() }],
     });
+
+  it("lets CloudWatch publish to the alarm topic for this stage's alarms only, over TLS only", () => {
+    const [topicId] = only("AWS::SNS::Topic");
+    const [, policy] = only("AWS::SNS::TopicPolicy");
+    expect(prop(policy, "Topics")).toEqual([{ Ref: topicId }]);
+    const statements = prop<{ Statement: PolicyStatementJson[] }>(
+      policy,
+      "PolicyDocument",
+    ).Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: "Deny",
+        Principal: "*",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      }),
+    );
+    const allows = statements.filter((s) => s.Effect === "Allow");
+    expect(allows).toHaveLength(1);
+    const allow = allows[0] as PolicyStatementJson;
+    expect(allow).toMatchObject({
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: "sns:Publish",
+      Resource: { Ref: topicId },
+    });
+    expectThisStagesAlarms(allow.Condition);
+    // The pattern admits every alarm of the stage: each one's name carries the prefix.
+    const alarms = ofType("AWS::CloudWatch::Alarm");
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const [id, alarm] of alarms) {
+      expect(prop(alarm, "AlarmName"), id).toEqual(expect.stringMatching(`^${PREFIX}\\.`));
+      expect(prop(alarm, "AlarmActions"), id).toEqual([{ Ref: topicId }]);
+    }
+  });
 
   it("alarms on errors and throttles of every function", () => {
     for (const entry of ENTRIES) {
