@@ -95,6 +95,7 @@ export class NearbyFriendsStack extends Stack {
       namePrefix,
       stage: config.stage,
       shards: config.shards,
+      retainData,
     });
 
     const functions = new Map<HouseEntry, HouseFunction>();

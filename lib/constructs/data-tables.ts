@@ -1,8 +1,8 @@
 // The DynamoDB tables: user profiles, friendships (one item per direction) and location history
 // (TTL `expiresAt`). On-demand, point-in-time recovery, encrypted; data is retained outside dev.
-import { RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
+import { removalPolicyFor } from "../retention.ts";
 
 export interface DataTablesProps {
   readonly namePrefix: string;
@@ -21,7 +21,7 @@ export class DataTables extends Construct {
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.retainData,
-      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicyFor(props.retainData),
     };
     this.users = new Table(this, "Users", {
       ...common,

@@ -4,7 +4,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, Validations } from "aws-cdk-lib";
 import { type ISecurityGroup, type IVpc, SubnetType } from "aws-cdk-lib/aws-ec2";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -12,6 +12,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/metric-names.ts";
 import type { EntryName } from "../../functions/routes.ts";
+import { removalPolicyFor } from "../retention.ts";
 
 /** The Cognito trigger is not an API route, so routes.ts does not list it. */
 export const POST_CONFIRMATION_ENTRY = "cognito-post-confirmation";
@@ -65,7 +66,7 @@ export class HouseFunction extends NodejsFunction {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       logGroupName: `/aws/lambda/${functionName}`,
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicyFor(props.retainLogs),
     });
     super(scope, id, {
       functionName,

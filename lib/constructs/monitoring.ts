@@ -27,6 +27,7 @@ import {
   METRICS_NAMESPACE,
   SERVICE_NAME,
 } from "../../functions/metric-names.ts";
+import { removalPolicyFor } from "../retention.ts";
 import type { HouseFunction } from "./house-function.ts";
 
 export interface StreamConsumerWatch {
@@ -97,6 +98,9 @@ export class Monitoring extends Construct {
       alias: `alias/${props.namePrefix}/alarms`,
       description: "Encrypts the alarm topic",
       enableKeyRotation: true,
+      // The topic stores nothing and goes with the stack in every stage (it has no removal policy
+      // of its own): its key goes too, as removalPolicyFor(false) would have it.
+      removalPolicy: removalPolicyFor(false),
     });
     this.topic = new Topic(this, "AlarmTopic", {
       topicName: `${props.namePrefix}-alarms`,

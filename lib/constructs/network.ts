@@ -1,6 +1,5 @@
 // The VPC of one stage: two AZs, public subnets for the NAT gateway(s), private subnets with egress
 // for the functions that reach Redis (the @connections API has no private endpoint, hence the NAT).
-import { RemovalPolicy } from "aws-cdk-lib";
 import {
   FlowLogDestination,
   FlowLogTrafficType,
@@ -14,6 +13,7 @@ import {
 } from "aws-cdk-lib/aws-ec2";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { removalPolicyFor } from "../retention.ts";
 
 export interface NetworkProps {
   readonly namePrefix: string;
@@ -31,7 +31,7 @@ export class Network extends Construct {
     const flowLogs = new LogGroup(this, "FlowLogs", {
       logGroupName: `/nearby-friends/${props.namePrefix}/vpc-flow-logs`,
       retention: RetentionDays.ONE_MONTH,
-      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicyFor(props.retainLogs),
     });
     this.vpc = new Vpc(this, "Vpc", {
       vpcName: props.namePrefix,

@@ -1,6 +1,6 @@
 // The Cognito user pool that issues the users' tokens (their `sub` is the userId) and its public app
 // client. Confirming a sign-up runs the post-confirmation trigger, which creates the profile.
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, Validations } from "aws-cdk-lib";
 import {
   AccountRecovery,
   FeaturePlan,
@@ -10,6 +10,7 @@ import {
 } from "aws-cdk-lib/aws-cognito";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { Construct } from "constructs";
+import { removalPolicyFor } from "../retention.ts";
 
 export interface UserAuthProps {
   readonly namePrefix: string;
@@ -43,7 +44,7 @@ export class UserAuth extends Construct {
       accountRecovery: AccountRecovery.EMAIL_ONLY,
       featurePlan: FeaturePlan.ESSENTIALS,
       deletionProtection: props.retainData,
-      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicyFor(props.retainData),
     });
     this.userPool.addTrigger(UserPoolOperation.POST_CONFIRMATION, props.postConfirmation);
 

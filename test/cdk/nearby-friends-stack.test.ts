@@ -1037,6 +1037,70 @@ describe("stack", () => {
   });
 });
 
+/** A stage's template, synthesized without bundling (for configuration checks only). */
+function unbundledTemplate(context: Record<string, unknown>): Template {
+  const dir = mkdtempSync(join(tmpdir(), "nearby-friends-cdk-config-"));
+  try {
+    const { stack: other } = synthStack({ ...context, "aws:cdk:bundling-stacks": [] }, dir);
+    return Template.fromStack(other);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The logical ids of the KMS keys a resource's properties refer to (by Ref or Fn::GetAtt). */
+function keysReferencedBy(all: Record<string, CfnResource>, r: CfnResource): string[] {
+  const ids = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === "object") {
+      const v = value as { Ref?: unknown; "Fn::GetAtt"?: unknown };
+      const target = typeof v.Ref === "string" ? v.Ref : asArray(v["Fn::GetAtt"] ?? [])[0];
+      if (typeof target === "string" && all[target]?.Type === "AWS::KMS::Key") ids.add(target);
+      Object.values(value).forEach(walk);
+    }
+  };
+  walk(r.Properties);
+  return [...ids];
+}
+
+describe("removal policies", () => {
+  // A policy that names a key grants its use; it is not encrypted with it.
+  const permissionTypes = /^AWS::(IAM|KMS)::/;
+  const policyOf = (r: CfnResource, attribute: "DeletionPolicy" | "UpdateReplacePolicy") =>
+    (r as CfnResource & { UpdateReplacePolicy?: string })[attribute] ?? "Delete";
+
+  const cases: [string, Record<string, unknown>, string][] = [
+    ["dev", { stage: "dev" }, "Delete"],
+    ["prod", { stage: "prod" }, "Retain"],
+  ];
+  it.each(cases)(
+    "keeps or destroys every encrypted resource together with its KMS key (%s)",
+    (_name, context, expected) => {
+      const all = unbundledTemplate(context).toJSON().Resources as Record<string, CfnResource>;
+      const pairs = Object.entries(all)
+        .filter(([, r]) => !permissionTypes.test(r.Type))
+        .flatMap(([id, r]) => keysReferencedBy(all, r).map((keyId) => [id, r, keyId] as const));
+      // The stream and the alarm topic at least: the walk must find what it is meant to check.
+      const types = pairs.map(([, r]) => r.Type);
+      expect(types).toContain("AWS::Kinesis::Stream");
+      expect(types).toContain("AWS::SNS::Topic");
+      for (const [id, r, keyId] of pairs) {
+        const key = all[keyId] as CfnResource;
+        for (const attribute of ["DeletionPolicy", "UpdateReplacePolicy"] as const) {
+          expect(policyOf(key, attribute), `${attribute} of ${keyId}, the key of ${id}`).toBe(
+            policyOf(r, attribute),
+          );
+        }
+      }
+      // The stream follows the stage's data setting.
+      const [, stream] =
+        Object.entries(all).find(([, r]) => r.Type === "AWS::Kinesis::Stream") ?? [];
+      expect(stream?.DeletionPolicy).toBe(expected);
+    },
+  );
+});
+
 describe("stage configuration", () => {
   it("retains data, provisions shards and scales the cache outside dev", () => {
     const dir = mkdtempSync(join(tmpdir(), "nearby-friends-cdk-prod-"));
