@@ -807,6 +807,28 @@ describe("stream consumers", () => {
     });
   });
 
+  it("never drops history for its age: retries, bisects and dead-letters a failing batch instead", () => {
+    const historyRef = JSON.stringify({ Ref: functionId(STREAM_CONSUMERS.history) });
+    const mappings = ofType("AWS::Lambda::EventSourceMapping").filter(
+      ([, m]) => JSON.stringify(prop(m, "FunctionName")) === historyRef,
+    );
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0] as [string, CfnResource];
+    // Absent or -1: Lambda keeps retrying a record until the stream's own retention expires it.
+    expect([undefined, -1]).toContain(prop(mapping, "MaximumRecordAgeInSeconds"));
+    const retries = prop<number>(mapping, "MaximumRetryAttempts");
+    // Finite, so that a poison batch ends in the DLQ instead of blocking its shard for 24 h.
+    expect(retries).toBeGreaterThan(0);
+    expect(prop(mapping, "BisectBatchOnFunctionError")).toBe(true);
+    expect(prop(mapping, "FunctionResponseTypes")).toEqual(["ReportBatchItemFailures"]);
+    const destination = prop<{ OnFailure: { Destination: { "Fn::GetAtt": [string, string] } } }>(
+      mapping,
+      "DestinationConfig",
+    ).OnFailure.Destination["Fn::GetAtt"];
+    expect(destination[1]).toBe("Arn");
+    expect(resource(destination[0]).Type).toBe("AWS::SQS::Queue");
+  });
+
   it("sends each consumer's failures to its own queue", () => {
     const destinations = ofType("AWS::Lambda::EventSourceMapping").map(([, m]) =>
       JSON.stringify(prop<{ OnFailure: unknown }>(m, "DestinationConfig").OnFailure),
