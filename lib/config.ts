@@ -35,6 +35,10 @@ export interface StageConfig {
   /** Create the account-level CloudWatch role API Gateway needs for WebSocket access logs. */
   readonly apiGatewayAccountRole: boolean;
   readonly alarmEmail: string | undefined;
+  /** The user pool's From address through SES; undefined: Cognito's default email sender. */
+  readonly sesFromEmail: string | undefined;
+  /** The SES-verified domain of `sesFromEmail`, when the domain rather than the address is verified. */
+  readonly sesVerifiedDomain: string | undefined;
   readonly wsThrottle: Throttle;
   readonly httpThrottle: Throttle;
   readonly tunables: Tunables;
@@ -111,6 +115,17 @@ function contextBoolean(ctx: Context, key: string, fallback: boolean): boolean {
   throw new StageConfigError(`context ${key} must be true or false, got "${String(raw)}"`);
 }
 
+function sesSender(ctx: Context): Pick<StageConfig, "sesFromEmail" | "sesVerifiedDomain"> {
+  const sesFromEmail = contextString(ctx, "sesFromEmail");
+  const sesVerifiedDomain = contextString(ctx, "sesVerifiedDomain");
+  if (sesVerifiedDomain !== undefined && sesFromEmail?.split("@")[1] !== sesVerifiedDomain) {
+    throw new StageConfigError(
+      `context sesVerifiedDomain needs a sesFromEmail address of that domain, got "${sesFromEmail ?? ""}"`,
+    );
+  }
+  return { sesFromEmail, sesVerifiedDomain };
+}
+
 export function stageConfigFromContext(ctx: Context): StageConfig {
   const stage = contextString(ctx, "stage") ?? "dev";
   if (!STAGE_PATTERN.test(stage) || stage.length > STAGE_MAX_LENGTH) {
@@ -131,6 +146,7 @@ export function stageConfigFromContext(ctx: Context): StageConfig {
     cacheReplicasPerNodeGroup: contextInteger(ctx, "replicasPerNodeGroup", 1, 1, 5),
     apiGatewayAccountRole: contextBoolean(ctx, "apiGatewayAccountRole", true),
     alarmEmail: contextString(ctx, "alarmEmail"),
+    ...sesSender(ctx),
     wsThrottle: {
       rateLimit: contextInteger(ctx, "wsRateLimit", 1000, 1),
       burstLimit: contextInteger(ctx, "wsBurstLimit", 2000, 1),

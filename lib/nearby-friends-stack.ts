@@ -22,7 +22,7 @@ import { LocationCache } from "./constructs/location-cache.ts";
 import { LocationStream } from "./constructs/location-stream.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
 import { Network } from "./constructs/network.ts";
-import { UserAuth } from "./constructs/user-auth.ts";
+import { ACCESS_TOKEN_SCOPE, UserAuth } from "./constructs/user-auth.ts";
 import { RealtimeApi } from "./constructs/websocket-api.ts";
 import { FUNCTION_NEEDS } from "./function-needs.ts";
 import {
@@ -133,6 +133,16 @@ export class NearbyFriendsStack extends Stack {
       namePrefix,
       retainData,
       postConfirmation: fn(POST_CONFIRMATION_ENTRY),
+      ...(config.sesFromEmail === undefined
+        ? {}
+        : {
+            sesSender: {
+              fromEmail: config.sesFromEmail,
+              ...(config.sesVerifiedDomain === undefined
+                ? {}
+                : { verifiedDomain: config.sesVerifiedDomain }),
+            },
+          }),
     });
     for (const [entry, f] of functions) {
       if (FUNCTION_NEEDS[entry].userPool) useUserPool(f, auth.userPool, auth.client);
@@ -160,6 +170,7 @@ export class NearbyFriendsStack extends Stack {
       ),
       issuer: auth.issuer,
       audience: [auth.client.userPoolClientId],
+      scopes: [ACCESS_TOKEN_SCOPE],
       throttle: config.httpThrottle,
       retainLogs: retainData,
     });

@@ -615,7 +615,8 @@ describe("HTTP API", () => {
           AuthorizerType: "JWT",
           IdentitySource: ["$request.header.Authorization"],
           JwtConfiguration: {
-            Audience: [{ Ref: Match.anyValue() }],
+            // The app client: matched against an access token's client_id claim.
+            Audience: [{ Ref: only("AWS::Cognito::UserPoolClient")[0] }],
             Issuer: {
               "Fn::Join": ["", Match.arrayWith(["https://cognito-idp.", ".amazonaws.com/"])],
             },
@@ -633,6 +634,10 @@ describe("HTTP API", () => {
     for (const [routeKey, entry] of Object.entries(HTTP_ROUTES)) {
       const [, route] = routeByKey(routeKey);
       expect(prop(route, "AuthorizationType"), routeKey).toBe("JWT");
+      // Cognito's API-issued access tokens carry this scope; ID tokens have no scope claim.
+      expect(prop(route, "AuthorizationScopes"), routeKey).toEqual([
+        "aws.cognito.signin.user.admin",
+      ]);
       expect(prop(route, "AuthorizerId"), routeKey).toEqual({ Ref: authorizers[0] });
       expect(prop(integrationOfRoute(route), "IntegrationUri"), routeKey).toEqual({
         "Fn::GetAtt": [functionId(entry), "Arn"],
@@ -861,13 +866,60 @@ describe("user pool", () => {
     });
   });
 
-  it("has a public app client with SRP and user-password auth", () => {
-    template.hasResourceProperties("AWS::Cognito::UserPoolClient", {
-      GenerateSecret: false,
-      ExplicitAuthFlows: Match.arrayWith(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"]),
-      AllowedOAuthFlows: Match.absent(),
-      CallbackURLs: Match.absent(),
+  it("offers optional MFA by authenticator app (TOTP) only", () => {
+    template.hasResourceProperties("AWS::Cognito::UserPool", {
+      MfaConfiguration: "OPTIONAL",
+      EnabledMfas: ["SOFTWARE_TOKEN_MFA"],
     });
+  });
+
+  it("has a public app client with SRP, admin-only password sign-in and refresh, nothing else", () => {
+    const clients = ofType("AWS::Cognito::UserPoolClient");
+    expect(clients).toHaveLength(1);
+    const [, client] = clients[0] as [string, CfnResource];
+    expect(prop(client, "GenerateSecret")).toBe(false);
+    expect(prop<string[]>(client, "ExplicitAuthFlows").sort()).toEqual([
+      "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+      "ALLOW_REFRESH_TOKEN_AUTH",
+      "ALLOW_USER_SRP_AUTH",
+    ]);
+    expect(prop(client, "AllowedOAuthFlows")).toBeUndefined();
+    expect(prop(client, "CallbackURLs")).toBeUndefined();
+  });
+
+  it("sends email through Cognito by default, through SES when a From address is configured", () => {
+    template.hasResourceProperties("AWS::Cognito::UserPool", {
+      EmailConfiguration: { EmailSendingAccount: "COGNITO_DEFAULT" },
+    });
+    const withSes = unbundledTemplate({
+      stage: "prod",
+      sesFromEmail: "no-reply@friends.example.com",
+      sesVerifiedDomain: "friends.example.com",
+    });
+    const [pool] = Object.values(withSes.findResources("AWS::Cognito::UserPool")) as CfnResource[];
+    const email = prop<{ EmailSendingAccount: string; From: string; SourceArn: unknown }>(
+      pool as CfnResource,
+      "EmailConfiguration",
+    );
+    expect(email.EmailSendingAccount).toBe("DEVELOPER");
+    expect(email.From).toBe("no-reply@friends.example.com");
+    expect(rendered(email.SourceArn)).toMatch(
+      /:ses:\$\{AWS::Region\}:.*:identity\/friends\.example\.com$/,
+    );
+  });
+
+  it("rejects an SES domain that is not the From address's", () => {
+    const ctx = (values: Record<string, unknown>) => ({
+      tryGetContext: (key: string) => values[key],
+    });
+    expect(() => stageConfigFromContext(ctx({ sesVerifiedDomain: "example.com" }))).toThrow(
+      StageConfigError,
+    );
+    expect(() =>
+      stageConfigFromContext(
+        ctx({ sesFromEmail: "a@other.example", sesVerifiedDomain: "example.com" }),
+      ),
+    ).toThrow(/sesVerifiedDomain/);
   });
 });
 
