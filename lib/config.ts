@@ -32,8 +32,16 @@ export interface StageConfig {
   readonly cacheNodeType: string;
   readonly cacheNumNodeGroups: number;
   readonly cacheReplicasPerNodeGroup: number;
-  /** Create the account-level CloudWatch role API Gateway needs for WebSocket access logs. */
+  /**
+   * Create and set the account-level CloudWatch role API Gateway needs for WebSocket logs. It is
+   * account-wide (one per account and region, shared with every other API), so it is opt-in.
+   */
   readonly apiGatewayAccountRole: boolean;
+  /**
+   * Access logs of the WebSocket stage. API Gateway refuses them unless the account has the role
+   * above (created here, or already set); defaults to `apiGatewayAccountRole`.
+   */
+  readonly webSocketAccessLogs: boolean;
   readonly alarmEmail: string | undefined;
   /** The user pool's From address through SES; undefined: Cognito's default email sender. */
   readonly sesFromEmail: string | undefined;
@@ -115,6 +123,16 @@ function contextBoolean(ctx: Context, key: string, fallback: boolean): boolean {
   throw new StageConfigError(`context ${key} must be true or false, got "${String(raw)}"`);
 }
 
+function apiGatewayLogging(
+  ctx: Context,
+): Pick<StageConfig, "apiGatewayAccountRole" | "webSocketAccessLogs"> {
+  const apiGatewayAccountRole = contextBoolean(ctx, "apiGatewayAccountRole", false);
+  return {
+    apiGatewayAccountRole,
+    webSocketAccessLogs: contextBoolean(ctx, "webSocketAccessLogs", apiGatewayAccountRole),
+  };
+}
+
 function sesSender(ctx: Context): Pick<StageConfig, "sesFromEmail" | "sesVerifiedDomain"> {
   const sesFromEmail = contextString(ctx, "sesFromEmail");
   const sesVerifiedDomain = contextString(ctx, "sesVerifiedDomain");
@@ -144,7 +162,7 @@ export function stageConfigFromContext(ctx: Context): StageConfig {
     cacheNodeType: contextString(ctx, "cacheNodeType") ?? "cache.t4g.small",
     cacheNumNodeGroups: contextInteger(ctx, "numNodeGroups", 1, 1, 500),
     cacheReplicasPerNodeGroup: contextInteger(ctx, "replicasPerNodeGroup", 1, 1, 5),
-    apiGatewayAccountRole: contextBoolean(ctx, "apiGatewayAccountRole", true),
+    ...apiGatewayLogging(ctx),
     alarmEmail: contextString(ctx, "alarmEmail"),
     ...sesSender(ctx),
     wsThrottle: {

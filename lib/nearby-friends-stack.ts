@@ -1,6 +1,7 @@
 // The whole backend of one stage (cell): network, location cache, stream, tables, user pool, the
 // Lambda functions named in functions/routes.ts, both APIs and their monitoring.
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { StartingPosition } from "aws-cdk-lib/aws-lambda";
 import {
   KinesisConsumerEventSource,
@@ -26,6 +27,10 @@ import { ACCESS_TOKEN_SCOPE, UserAuth } from "./constructs/user-auth.ts";
 import { RealtimeApi } from "./constructs/websocket-api.ts";
 import { FUNCTION_NEEDS } from "./function-needs.ts";
 import {
+  REDIS_SECRET_ACTIONS,
+  STREAM_PUBLISH_ACTIONS,
+  type TableNeed,
+  tableActions,
   useConnectionsApi,
   useFriendshipsTable,
   useHistoryTable,
@@ -115,7 +120,7 @@ export class NearbyFriendsStack extends Stack {
           : {}),
       });
       if (needs.redis) useRedis(fn, cache);
-      if (needs.stream) useLocationStream(fn, locationStream.stream);
+      if (needs.stream) useLocationStream(fn, locationStream.stream, needs.stream);
       if (needs.users) useUsersTable(fn, tables.users, needs.users);
       if (needs.friendships) useFriendshipsTable(fn, tables.friendships, needs.friendships);
       if (needs.history) useHistoryTable(fn, tables.history, needs.history);
@@ -123,6 +128,33 @@ export class NearbyFriendsStack extends Stack {
       functions.set(entry, fn);
     }
     this.functions = functions;
+
+    // The endpoints carry what the functions in the VPC (the Redis users) call, on this stage's
+    // resources, and nothing else: the union of those functions' grants.
+    const inVpc = ALL_ENTRIES.filter((entry) => FUNCTION_NEEDS[entry].redis).map(
+      (entry) => FUNCTION_NEEDS[entry],
+    );
+    const tableUse: [ITable, TableNeed[]][] = [
+      [tables.users, inVpc.flatMap((n) => (n.users ? [n.users] : []))],
+      [tables.friendships, inVpc.flatMap((n) => (n.friendships ? [n.friendships] : []))],
+      [tables.history, inVpc.flatMap((n) => (n.history ? [n.history] : []))],
+    ];
+    for (const [table, needs] of tableUse) {
+      const actions = [...new Set(needs.flatMap(tableActions))];
+      network.allowThroughEndpoint("dynamodb", actions, [table.tableArn]);
+    }
+    if (inVpc.some((n) => n.stream === "publish")) {
+      network.allowThroughEndpoint(
+        "kinesis",
+        [...STREAM_PUBLISH_ACTIONS],
+        [locationStream.stream.streamArn],
+      );
+    }
+    network.allowThroughEndpoint(
+      "secretsmanager",
+      [...REDIS_SECRET_ACTIONS],
+      [cache.authSecret.secretArn],
+    );
     const fn = (entry: HouseEntry): HouseFunction => {
       const found = functions.get(entry);
       if (!found) throw new Error(`no function for entry ${entry}`);
@@ -158,6 +190,7 @@ export class NearbyFriendsStack extends Stack {
       throttle: config.wsThrottle,
       retainLogs: retainData,
       createAccountLogRole: config.apiGatewayAccountRole,
+      accessLogs: config.webSocketAccessLogs,
     });
     for (const [entry, f] of functions) {
       if (FUNCTION_NEEDS[entry].connections) useConnectionsApi(f, realtime.stage);

@@ -504,7 +504,7 @@ describe("IAM", () => {
     }
   });
 
-  it("lets only the fan-out and the friends API manage connections, on this stage's @connections path", () => {
+  it("lets only the fan-out and the friends API post to connections, on this stage's @connections path", () => {
     const managers = ENTRIES.filter((e) => actionsOf(e).includes("execute-api:ManageConnections"));
     expect(managers.sort()).toEqual(needing("connections").sort());
     expect(managers).toContain(STREAM_CONSUMERS.fanout);
@@ -512,33 +512,216 @@ describe("IAM", () => {
       const statement = statementsOf(entry).find((s) =>
         asArray(s.Action).includes("execute-api:ManageConnections"),
       );
-      for (const resource of asArray(statement?.Resource)) {
-        expect(JSON.stringify(resource)).toMatch(
-          new RegExp(`/${STAGE}/(POST|GET|DELETE)/@connections/\\*"`),
-        );
-      }
+      // PostToConnection only: nothing reads (GET) or closes (DELETE) a connection.
+      const resources = asArray(statement?.Resource);
+      expect(resources, entry).toHaveLength(1);
+      expect(rendered(resources[0]), entry).toMatch(new RegExp(`/${STAGE}/POST/@connections/\\*$`));
     }
   });
 
   it("lets only the publishers put records, with a data key of the stream's key", () => {
     const producers = ENTRIES.filter((e) => actionsOf(e).includes("kinesis:PutRecord"));
-    expect(producers.sort()).toEqual(needing("stream").sort());
-    for (const entry of SESSION_ENTRIES) expect(producers).toContain(entry);
+    const publishers = Object.entries(FUNCTION_NEEDS).flatMap(([entry, needs]) =>
+      needs.stream === "publish" ? [entry] : [],
+    );
+    expect(producers.sort()).toEqual(publishers.sort());
     expect(producers).not.toContain(STREAM_CONSUMERS.history);
     for (const entry of producers) expect(actionsOf(entry), entry).toContain("kms:GenerateDataKey");
   });
 
-  it("gives the history writer and the sign-up trigger write-only table access", () => {
-    expect(actionsOf(STREAM_CONSUMERS.history)).toContain("dynamodb:BatchWriteItem");
-    expect(actionsOf(STREAM_CONSUMERS.history)).not.toContain("dynamodb:Query");
-    expect(actionsOf("cognito-post-confirmation")).toContain("dynamodb:PutItem");
-    expect(actionsOf("cognito-post-confirmation")).not.toContain("dynamodb:Scan");
-    // ping only reads the Redis AUTH token (its rate-limit counters live in Redis).
-    expect(
-      actionsOf("ws-ping")
-        .filter((a) => !a.startsWith("xray:"))
-        .sort(),
-    ).toEqual(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
+  /** What each resource of a grant is, by its kind and name (a table by its name's suffix). */
+  function resourceLabel(value: unknown): string {
+    if (value === "*") return "*";
+    const text = rendered(value);
+    if (text.includes("@connections")) return "@connections";
+    const id = /^\$\{([^.}]+)/.exec(text)?.[1];
+    const r = id === undefined ? undefined : resources[id];
+    switch (r?.Type) {
+      case "AWS::DynamoDB::Table":
+        return String(prop(r, "TableName")).replace(`${PREFIX}-`, "");
+      case "AWS::Kinesis::Stream":
+        return "stream";
+      case "AWS::KMS::Key":
+        return "stream-key";
+      case "AWS::SecretsManager::Secret":
+        return "redis-secret";
+      default:
+        return `${r?.Type ?? "?"} ${text}`;
+    }
+  }
+
+  /** What Lambda's event source mapping needs to read the stream for a consumer, and its DLQ. */
+  const EVENT_SOURCE_ACTIONS = new Set([
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamConsumer",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+    "kinesis:ListStreams",
+    "kinesis:SubscribeToShard",
+    "kms:Decrypt",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:SendMessage",
+  ]);
+  const CONSUMERS: string[] = Object.values(STREAM_CONSUMERS);
+
+  const SECRET = "secretsmanager:GetSecretValue redis-secret";
+  const PUBLISH = ["kinesis:PutRecord stream", "kms:GenerateDataKey stream-key"];
+  const SNAPSHOT = "dynamodb:BatchGetItem users";
+  /**
+   * Every call each handler makes (read from functions/*.ts through functions/wiring.ts and the use
+   * cases), and nothing else: a grant the handler does not use fails this test.
+   */
+  const HANDLER_CALLS: Record<string, string[]> = {
+    "ws-authorizer": [],
+    "ws-connect": [SECRET],
+    "ws-disconnect": [SECRET, ...PUBLISH],
+    "ws-default": [SECRET],
+    "ws-init": [SECRET, ...PUBLISH, "dynamodb:Query friendships", SNAPSHOT],
+    "ws-nearby-friends": [SECRET, "dynamodb:Query friendships", SNAPSHOT],
+    "ws-location": [SECRET, ...PUBLISH],
+    "ws-subscribe": [SECRET, "dynamodb:GetItem friendships", SNAPSHOT],
+    "ws-unsubscribe": [SECRET],
+    "ws-ping": [SECRET],
+    "stream-fanout": [SECRET, ...PUBLISH, SNAPSHOT, "execute-api:ManageConnections @connections"],
+    "stream-history": ["dynamodb:BatchWriteItem location-history"],
+    "http-profile": ["dynamodb:GetItem users", "dynamodb:UpdateItem users"],
+    "http-friends": [
+      SECRET,
+      "dynamodb:GetItem users",
+      "dynamodb:BatchGetItem users",
+      "dynamodb:GetItem friendships",
+      "dynamodb:Query friendships",
+      "dynamodb:PutItem friendships",
+      "dynamodb:DeleteItem friendships",
+      "execute-api:ManageConnections @connections",
+    ],
+    "http-settings": [SECRET, ...PUBLISH, "dynamodb:GetItem users", "dynamodb:UpdateItem users"],
+    "http-history": [
+      SECRET,
+      ...PUBLISH,
+      "dynamodb:Query location-history",
+      "dynamodb:BatchWriteItem location-history",
+    ],
+    "cognito-post-confirmation": ["dynamodb:PutItem users"],
+  };
+
+  it("grants each function exactly the calls its handler makes", () => {
+    expect(Object.keys(HANDLER_CALLS).sort()).toEqual([...ENTRIES].sort());
+    for (const entry of ENTRIES) {
+      const granted = statementsOf(entry).flatMap((s) =>
+        asArray(s.Action)
+          .filter((a) => !a.startsWith("xray:"))
+          .filter((a) => !(CONSUMERS.includes(entry) && EVENT_SOURCE_ACTIONS.has(a)))
+          .flatMap((a) => asArray(s.Resource).map((r) => `${a} ${resourceLabel(r)}`)),
+      );
+      expect(granted.sort(), entry).toEqual([...(HANDLER_CALLS[entry] ?? [])].sort());
+    }
+  });
+
+  it("grants no DynamoDB action the repositories do not call: no Scan, DescribeTable or stream reads", () => {
+    const repoCalls = new Set(
+      [
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+      ].map((a) => `dynamodb:${a}`),
+    );
+    const dynamo = allStatements().flatMap((s) =>
+      asArray(s.Action).filter((a) => a.startsWith("dynamodb:")),
+    );
+    expect(dynamo.length).toBeGreaterThan(0);
+    expect(dynamo).not.toContain("dynamodb:Scan");
+    expect(dynamo.filter((a) => !repoCalls.has(a))).toEqual([]);
+  });
+
+  it("lets the VPC endpoints carry only the in-VPC functions' calls, on this stage's stream, tables and secret", () => {
+    const endpoints = ofType("AWS::EC2::VPCEndpoint");
+    expect(endpoints).toHaveLength(3);
+    const inVpc = ENTRIES.filter((e) => REDIS_ENTRIES.includes(e));
+    // What the functions in the VPC are granted, by resource, is what the endpoints let through.
+    const grantedInVpc = new Set(
+      inVpc.flatMap((entry) =>
+        statementsOf(entry).flatMap((s) =>
+          asArray(s.Action)
+            .filter((a) => /^(dynamodb:|kinesis:Put|secretsmanager:)/.test(a))
+            .flatMap((a) => asArray(s.Resource).map((r) => `${a} ${resourceLabel(r)}`)),
+        ),
+      ),
+    );
+    const carried = new Set<string>();
+    for (const [id, endpoint] of endpoints) {
+      const policy = prop<{ Statement: PolicyStatementJson[] } | undefined>(
+        endpoint,
+        "PolicyDocument",
+      );
+      expect(policy, `${id} has an endpoint policy`).toBeDefined();
+      for (const s of policy?.Statement ?? []) {
+        expect(s.Effect, id).toBe("Allow");
+        expect(s.Condition, id).toEqual({
+          StringEquals: { "aws:PrincipalAccount": { Ref: "AWS::AccountId" } },
+        });
+        for (const a of asArray(s.Action)) {
+          for (const r of asArray(s.Resource)) carried.add(`${a} ${resourceLabel(r)}`);
+        }
+      }
+    }
+    expect([...carried].sort()).toEqual([...grantedInVpc].sort());
+    expect(carried).toContain("kinesis:PutRecord stream");
+    expect(carried).toContain(SECRET);
+    expect(carried).not.toContain("dynamodb:PutItem users");
+  });
+
+  it("names this stage's own resource on every permission given to a service principal", () => {
+    // Lambda permissions: SourceArn names the API (or the user pool), hence the account. Lambda
+    // documents SourceAccount as unsupported by some sources; the account is in the ARN anyway.
+    const permissions = ofType("AWS::Lambda::Permission");
+    expect(permissions.length).toBeGreaterThan(0);
+    for (const [id, permission] of permissions) {
+      expect(prop(permission, "Principal"), id).toMatch(/\.amazonaws\.com$/);
+      const source = rendered(prop(permission, "SourceArn"));
+      const api =
+        /^arn:\$\{AWS::Partition\}:execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{([^}]+)\}\//.exec(
+          source,
+        )?.[1];
+      const arnOf = /^\$\{([^.}]+)\.Arn\}$/.exec(source)?.[1];
+      const own = api ?? arnOf;
+      expect(own, `${id}: ${source}`).toBeDefined();
+      expect(resources[own ?? ""]?.Type, `${id}: ${source}`).toMatch(
+        /^AWS::(ApiGatewayV2::Api|Cognito::UserPool)$/,
+      );
+    }
+    // Resource and trust policies: every Allow to a service carries aws:SourceAccount and
+    // aws:SourceArn. Exempt: Lambda's execution roles (Lambda assumes a role for the function
+    // that names it, and documents no such keys) and the opt-in account-wide API Gateway role.
+    const exempt = new Set(["lambda.amazonaws.com", "apigateway.amazonaws.com"]);
+    const documents: [string, PolicyStatementJson[]][] = Object.entries(resources).flatMap(
+      ([id, r]) =>
+        ["PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"].flatMap((name) => {
+          const doc = prop<{ Statement?: PolicyStatementJson[] } | undefined>(r, name);
+          return doc?.Statement ? [[id, doc.Statement] as [string, PolicyStatementJson[]]] : [];
+        }),
+    );
+    let checked = 0;
+    for (const [id, statements] of documents) {
+      for (const s of statements) {
+        const service = (s.Principal as { Service?: string } | undefined)?.Service;
+        if (s.Effect !== "Allow" || service === undefined || exempt.has(service)) continue;
+        checked++;
+        expect(s.Condition?.StringEquals?.["aws:SourceAccount"], `${id} ${service}`).toEqual({
+          Ref: "AWS::AccountId",
+        });
+        expect(s.Condition?.ArnLike?.["aws:SourceArn"], `${id} ${service}`).toBeDefined();
+      }
+    }
+    // The alarm topic, its key and the flow-log role at least.
+    expect(checked).toBeGreaterThanOrEqual(3);
   });
 });
 
@@ -591,19 +774,51 @@ describe("WebSocket API", () => {
     }
   });
 
-  it("deploys a throttled stage named after the stage, with JSON access logs", () => {
+  it("deploys a throttled stage named after the stage, without logs unless the account role is there", () => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
       StageName: STAGE,
       AutoDeploy: true,
       DefaultRouteSettings: Match.objectLike({
         ThrottlingRateLimit: 1000,
         ThrottlingBurstLimit: 2000,
+        LoggingLevel: Match.absent(),
       }),
-      AccessLogSettings: {
-        DestinationArn: { "Fn::GetAtt": [Match.anyValue(), "Arn"] },
-        Format: Match.stringLikeRegexp('"connectionId":"\\$context.connectionId"'),
-      },
+      AccessLogSettings: Match.absent(),
     });
+    // The account-wide API Gateway role is opt-in: nothing account-level by default.
+    template.resourceCountIs("AWS::ApiGateway::Account", 0);
+    expect(
+      ofType("AWS::IAM::Role").filter(([, r]) =>
+        JSON.stringify(prop(r, "AssumeRolePolicyDocument")).includes("apigateway.amazonaws.com"),
+      ),
+    ).toEqual([]);
+  });
+
+  const wsStage = (t: Template): CfnResource => {
+    const [stage] = Object.values(
+      t.findResources("AWS::ApiGatewayV2::Stage", { Properties: { StageName: "prod" } }),
+    ) as CfnResource[];
+    return stage as CfnResource;
+  };
+
+  it("with the account role opted in, sets it and writes JSON access logs once it is set", () => {
+    const t = unbundledTemplate({ stage: "prod", apiGatewayAccountRole: "true" });
+    const accounts = Object.entries(t.findResources("AWS::ApiGateway::Account"));
+    expect(accounts).toHaveLength(1);
+    const [accountId, account] = accounts[0] as [string, CfnResource];
+    expect(account.DeletionPolicy).toBe("Retain");
+    const stage = wsStage(t) as CfnResource & { DependsOn?: string[] };
+    expect(prop(stage, "AccessLogSettings")).toEqual({
+      DestinationArn: { "Fn::GetAtt": [expect.any(String), "Arn"] },
+      Format: expect.stringContaining('"connectionId":"$context.connectionId"'),
+    });
+    expect(stage.DependsOn).toContain(accountId);
+  });
+
+  it("writes access logs without creating the role when the account already has one", () => {
+    const t = unbundledTemplate({ stage: "prod", webSocketAccessLogs: "true" });
+    t.resourceCountIs("AWS::ApiGateway::Account", 0);
+    expect(prop(wsStage(t), "AccessLogSettings")).toBeDefined();
   });
 });
 
