@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { App } from "aws-cdk-lib";
+import { App, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -1323,6 +1323,45 @@ describe("stack", () => {
         `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(", ")}`,
     );
     expect(findings).toEqual([]);
+  });
+
+  it("stays cdk-nag clean with every option on (account role, access logs, SES, shards)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nearby-friends-cdk-nag-"));
+    try {
+      const { stack: full } = synthStack(
+        {
+          stage: "prod",
+          shards: "2",
+          apiGatewayAccountRole: "true",
+          alarmEmail: "ops@example.com",
+          sesFromEmail: "no-reply@friends.example.com",
+          "aws:cdk:bundling-stacks": [],
+        },
+        dir,
+      );
+      const report = new AwsSolutionsChecks().validateScope(full);
+      expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.length}`)).toEqual(
+        [],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("gives a reason for every acknowledged cdk-nag rule", () => {
+    const acknowledged = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata)
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) => Object.entries(m.data as Record<string, unknown>));
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const [rule, reason] of acknowledged) {
+      expect(typeof reason, rule).toBe("string");
+      // A sentence that says why, not a placeholder.
+      expect(String(reason).split(" ").length, `${rule}: ${String(reason)}`).toBeGreaterThanOrEqual(
+        8,
+      );
+    }
   });
 });
 
