@@ -63,9 +63,21 @@ export interface StageConfig {
   readonly cacheNodeType: string;
   readonly cacheNumNodeGroups: number;
   readonly cacheReplicasPerNodeGroup: number;
-  /** Create the account-level CloudWatch role API Gateway needs for WebSocket access logs. */
+  /**
+   * Create and set the account-level CloudWatch role API Gateway needs for WebSocket logs. It is
+   * account-wide (one per account and region, shared with every other API), so it is opt-in.
+   */
   readonly apiGatewayAccountRole: boolean;
+  /**
+   * Access logs of the WebSocket stage. API Gateway refuses them unless the account has the role
+   * above (created here, or already set); defaults to `apiGatewayAccountRole`.
+   */
+  readonly webSocketAccessLogs: boolean;
   readonly alarmEmail: string | undefined;
+  /** The user pool's From address through SES; undefined: Cognito's default email sender. */
+  readonly sesFromEmail: string | undefined;
+  /** The SES-verified domain of `sesFromEmail`, when the domain rather than the address is verified. */
+  readonly sesVerifiedDomain: string | undefined;
   readonly wsThrottle: Throttle;
   readonly httpThrottle: Throttle;
   readonly tunables: Tunables;
@@ -169,6 +181,27 @@ function contextProfile(ctx: Context): ProfileName {
   return name;
 }
 
+function apiGatewayLogging(
+  ctx: Context,
+): Pick<StageConfig, "apiGatewayAccountRole" | "webSocketAccessLogs"> {
+  const apiGatewayAccountRole = contextBoolean(ctx, "apiGatewayAccountRole", false);
+  return {
+    apiGatewayAccountRole,
+    webSocketAccessLogs: contextBoolean(ctx, "webSocketAccessLogs", apiGatewayAccountRole),
+  };
+}
+
+function sesSender(ctx: Context): Pick<StageConfig, "sesFromEmail" | "sesVerifiedDomain"> {
+  const sesFromEmail = contextString(ctx, "sesFromEmail");
+  const sesVerifiedDomain = contextString(ctx, "sesVerifiedDomain");
+  if (sesVerifiedDomain !== undefined && sesFromEmail?.split("@")[1] !== sesVerifiedDomain) {
+    throw new StageConfigError(
+      `context sesVerifiedDomain needs a sesFromEmail address of that domain, got "${sesFromEmail ?? ""}"`,
+    );
+  }
+  return { sesFromEmail, sesVerifiedDomain };
+}
+
 export function stageConfigFromContext(ctx: Context): StageConfig {
   const profile = contextProfile(ctx);
   // The profile's value of each setting it holds, where no context value is given.
@@ -209,8 +242,9 @@ export function stageConfigFromContext(ctx: Context): StageConfig {
     cacheNodeType: contextString(ctx, "cacheNodeType") ?? "cache.t4g.small",
     cacheNumNodeGroups: contextInteger(ctx, "numNodeGroups", 1, 1, 500),
     cacheReplicasPerNodeGroup: contextInteger(ctx, "replicasPerNodeGroup", 1, 1, 5),
-    apiGatewayAccountRole: contextBoolean(ctx, "apiGatewayAccountRole", true),
+    ...apiGatewayLogging(ctx),
     alarmEmail: contextString(ctx, "alarmEmail"),
+    ...sesSender(ctx),
     wsThrottle: {
       rateLimit: contextInteger(ctx, "wsRateLimit", 1000, 1),
       burstLimit: contextInteger(ctx, "wsBurstLimit", 2000, 1),

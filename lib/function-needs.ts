@@ -1,20 +1,21 @@
-// What each Lambda entry needs: network placement, resources (with the access level), sizing and
-// tracing. Keyed by every entry of functions/routes.ts, so a new entry does not compile until its
+// What each Lambda entry needs: network placement, resources (with the exact actions its handler
+// calls), sizing and tracing. Keyed by every entry of functions/routes.ts, so a new entry does not compile until its
 // needs are declared here; the stack turns each need into a grant plus its environment variable.
 import { Duration } from "aws-cdk-lib";
 import type { HouseEntry } from "./constructs/house-function.ts";
-import type { TableAccess } from "./grants.ts";
+import type { StreamNeed, TableNeed } from "./grants.ts";
 
 export interface FunctionNeeds {
   readonly description: string;
   /** Redis: puts the function in the VPC behind the cache's client security group. */
   readonly redis?: true;
-  /** PutRecord on the location-events stream. */
-  readonly stream?: true;
-  readonly users?: TableAccess;
-  readonly friendships?: TableAccess;
-  readonly history?: TableAccess;
-  /** The @connections management API of the WebSocket stage. */
+  /** The location-events stream: `publish` (PutRecord) or its `name` only. */
+  readonly stream?: StreamNeed;
+  /** The DynamoDB actions the function calls on each table; `[]` for the table's name only. */
+  readonly users?: TableNeed;
+  readonly friendships?: TableNeed;
+  readonly history?: TableNeed;
+  /** Post to connections through the @connections management API of the WebSocket stage. */
   readonly connections?: true;
   /** Cognito user pool and app client ids (token verification). */
   readonly userPool?: true;
@@ -30,20 +31,28 @@ export interface FunctionNeeds {
   readonly timeout?: Duration;
 }
 
-/** The WebSocket session routes: Redis state, the stream, friendships, settings (read-through), tunables. */
-const SESSION: Omit<FunctionNeeds, "description"> = {
+/**
+ * The WebSocket session routes share one wiring (functions/wiring.ts `sessionWiring`), which reads
+ * the names of the stream and both tables and the tunables at cold start, and Redis. Each route
+ * then adds the calls its use case makes (functions/app/session.ts, location.ts, snapshot.ts);
+ * by default none.
+ */
+const SESSION = {
   redis: true,
-  stream: true,
-  friendships: "read",
-  users: "read",
+  stream: "name",
+  friendships: [],
+  users: [],
   tunables: true,
-};
+} as const satisfies Omit<FunctionNeeds, "description">;
 
 /**
  * Every WebSocket route is rate-limited per connection, and every HTTP route per user; the counters
  * live in Redis: even the routes that touch no other state need it.
  */
-const RATE_LIMITED: Omit<FunctionNeeds, "description"> = { redis: true };
+const RATE_LIMITED = { redis: true } as const satisfies Omit<FunctionNeeds, "description">;
+
+/** The nearby-friends snapshot reads the settings the cache misses, in one BatchGetItem. */
+const SNAPSHOT_USERS: TableNeed = ["BatchGetItem"];
 
 export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
   "ws-authorizer": {
@@ -51,26 +60,55 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     userPool: true,
     timeout: Duration.seconds(5),
   },
+  // Registers the connection in Redis.
   "ws-connect": { description: "WebSocket $connect", ...SESSION },
-  "ws-disconnect": { description: "WebSocket $disconnect", ...SESSION },
+  // Forgets the connection; the user's last one publishes `offline`.
+  "ws-disconnect": { description: "WebSocket $disconnect", ...SESSION, stream: "publish" },
   "ws-default": {
     description: "WebSocket $default (unknown actions)",
     ...RATE_LIMITED,
     timeout: Duration.seconds(5),
   },
-  "ws-init": { description: "WebSocket init: position and nearby-friends snapshot", ...SESSION },
-  "ws-nearby-friends": { description: "WebSocket nearbyFriends: next snapshot page", ...SESSION },
-  // The hottest route: one invocation per location frame of every online user.
-  "ws-location": { description: "WebSocket location update", ...SESSION, tracing: false },
-  "ws-subscribe": { description: "WebSocket subscribe to one friend", ...SESSION },
+  // Lists the friends (Query), stores and publishes the position, replies with the snapshot.
+  "ws-init": {
+    description: "WebSocket init: position and nearby-friends snapshot",
+    ...SESSION,
+    stream: "publish",
+    friendships: ["Query"],
+    users: SNAPSHOT_USERS,
+  },
+  // Lists the friends (Query) and pages the snapshot of the stored position; publishes nothing.
+  "ws-nearby-friends": {
+    description: "WebSocket nearbyFriends: next snapshot page",
+    ...SESSION,
+    friendships: ["Query"],
+    users: SNAPSHOT_USERS,
+  },
+  // The hottest route: one invocation per location frame of every online user. Stores (Redis) and
+  // publishes; no table.
+  "ws-location": {
+    description: "WebSocket location update",
+    ...SESSION,
+    stream: "publish",
+    tracing: false,
+  },
+  // Checks the one friendship (GetItem), follows, replies with the friend's snapshot entry.
+  "ws-subscribe": {
+    description: "WebSocket subscribe to one friend",
+    ...SESSION,
+    friendships: ["GetItem"],
+    users: SNAPSHOT_USERS,
+  },
+  // Unfollows in Redis only.
   "ws-unsubscribe": { description: "WebSocket unsubscribe from one friend", ...SESSION },
   "ws-ping": { description: "WebSocket ping", ...RATE_LIMITED, timeout: Duration.seconds(5) },
   "stream-fanout": {
     description: "Fans location events out to friends' connections",
     redis: true,
-    stream: true,
-    // Sharing settings of the movers, read through the Redis cache.
-    users: "read",
+    // `offline` for the users whose last connection turned out gone.
+    stream: "publish",
+    // Sharing settings of the movers the Redis cache misses.
+    users: ["BatchGetItem"],
     connections: true,
     tunables: true,
     // One invocation per stream batch, all day, each with hundreds of pushes: tracing them would
@@ -81,37 +119,47 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
   },
   "stream-history": {
     description: "Writes location events to the history table",
-    history: "write",
+    history: ["BatchWriteItem"],
     tunables: true,
     memorySize: 512,
     timeout: Duration.seconds(60),
   },
-  "http-profile": { description: "HTTP /me profile", users: "read-write", ...RATE_LIMITED },
+  // GET /me (GetItem), PUT /me (UpdateItem of the profile's fields); the HTTP rate limit in Redis.
+  "http-profile": {
+    description: "HTTP /me profile",
+    users: ["GetItem", "UpdateItem"],
+    ...RATE_LIMITED,
+  },
   "http-friends": {
     description: "HTTP friend requests and friendships",
-    users: "read",
-    friendships: "read-write",
+    // Does the other user exist (GetItem); display names of the friends list (BatchGetItem).
+    users: ["GetItem", "BatchGetItem"],
+    // One relation (GetItem), all of a user's (Query), both directions written or deleted.
+    friendships: ["GetItem", "Query", "PutItem", "DeleteItem"],
+    // Unfriending stops the two following each other (Redis) and tells their connections.
     redis: true,
     connections: true,
   },
   "http-settings": {
     description: "HTTP /me/settings",
-    // Settings live on the user item and are cached in Redis; a change republishes the position.
-    users: "read-write",
+    // Settings live on the user item (GetItem, UpdateItem) and are cached in Redis; a change
+    // republishes the position.
+    users: ["GetItem", "UpdateItem"],
     redis: true,
-    stream: true,
+    stream: "publish",
     tunables: true,
   },
   "http-history": {
     description: "HTTP /me/history",
-    // DELETE /me/history erases the stored history and the current position (Redis), and tells
-    // friends the user is offline (a stream record).
-    history: "read-write",
+    // GET pages the history (Query); DELETE reads the keys (Query) and deletes them in batches
+    // (BatchWriteItem), erases the current position (Redis) and tells friends the user is offline.
+    history: ["Query", "BatchWriteItem"],
     redis: true,
-    stream: true,
+    stream: "publish",
   },
   "cognito-post-confirmation": {
     description: "Cognito post-confirmation: creates the profile",
-    users: "write",
+    // A conditional PutItem: creates the profile unless it exists.
+    users: ["PutItem"],
   },
 };

@@ -1,6 +1,8 @@
 // Wiring helpers: each gives a function least-privilege access to one resource AND sets the
 // environment variable the function code reads for it (names from functions/config.ts), together,
-// so that a permission never exists without its configuration or the other way round.
+// so that a permission never exists without its configuration. The actions are spelled out here,
+// once: CDK's grantRead*/grantWrite* helpers add actions no function calls (Scan, DescribeTable,
+// the table's stream reads, ReEncrypt*).
 import { type CfnElement, Stack, Validations } from "aws-cdk-lib";
 import type { WebSocketStage } from "aws-cdk-lib/aws-apigatewayv2";
 import type { UserPool, UserPoolClient } from "aws-cdk-lib/aws-cognito";
@@ -12,39 +14,72 @@ import { TUNABLE_SPECS, type Tunables } from "./config.ts";
 import type { HouseFunction } from "./constructs/house-function.ts";
 import type { LocationCache } from "./constructs/location-cache.ts";
 
-/** `read`: Get/Query/BatchGet; `write`: Put/Update/Delete/BatchWrite only; `read-write`: both. */
-export type TableAccess = "read" | "write" | "read-write";
-
-function useTable(fn: HouseFunction, envName: string, table: ITable, access: TableAccess): void {
-  fn.addEnvironment(envName, table.tableName);
-  if (access === "read") table.grantReadData(fn);
-  else if (access === "write") table.grantWriteData(fn);
-  else table.grantReadWriteData(fn);
-}
-
-export const useUsersTable = (fn: HouseFunction, table: ITable, access: TableAccess): void =>
-  useTable(fn, ENV.usersTable, table, access);
-
-export const useFriendshipsTable = (fn: HouseFunction, table: ITable, access: TableAccess): void =>
-  useTable(fn, ENV.friendshipsTable, table, access);
-
-export const useHistoryTable = (fn: HouseFunction, table: ITable, access: TableAccess): void =>
-  useTable(fn, ENV.historyTable, table, access);
+/** The DynamoDB calls of functions/adapters/dynamo-repos.ts (no Scan, no transactions). */
+export type TableAction =
+  | "GetItem"
+  | "BatchGetItem"
+  | "Query"
+  | "PutItem"
+  | "UpdateItem"
+  | "DeleteItem"
+  | "BatchWriteItem";
 
 /**
- * Publish to the location-events stream: PutRecord(s) on that stream and a data key of its KMS key,
+ * The actions a function calls on a table. An empty list gives the table's name and no permission:
+ * a wiring (functions/wiring.ts) checks at cold start the name of every table its use cases could
+ * touch, and some routes touch none of them.
+ */
+export type TableNeed = readonly TableAction[];
+
+/** `publish`: PutRecord; `name`: the stream's name only (read at cold start, never published to). */
+export type StreamNeed = "publish" | "name";
+
+/** IAM action names of table actions. */
+export const tableActions = (need: TableNeed): string[] => need.map((a) => `dynamodb:${a}`);
+
+/**
+ * What a producer of the encrypted stream calls (functions/adapters/kinesis-publisher.ts sends one
+ * PutRecord per event) and the one key action Kinesis needs on its behalf.
+ */
+export const STREAM_PUBLISH_ACTIONS = ["kinesis:PutRecord"] as const;
+export const STREAM_KEY_ACTIONS = ["kms:GenerateDataKey"] as const;
+/** The Redis client reads the AUTH token once per cold start (functions/adapters/redis/client.ts). */
+export const REDIS_SECRET_ACTIONS = ["secretsmanager:GetSecretValue"] as const;
+/**
+ * Pushes to connections (functions/adapters/connection-notifier.ts): PostToConnection is POST on
+ * `@connections/{id}`; nothing reads (GET) or closes (DELETE) a connection.
+ */
+const CONNECTION_METHODS = ["POST"] as const;
+
+function useTable(fn: HouseFunction, envName: string, table: ITable, need: TableNeed): void {
+  fn.addEnvironment(envName, table.tableName);
+  if (need.length > 0) table.grant(fn, ...tableActions(need));
+}
+
+export const useUsersTable = (fn: HouseFunction, table: ITable, need: TableNeed): void =>
+  useTable(fn, ENV.usersTable, table, need);
+
+export const useFriendshipsTable = (fn: HouseFunction, table: ITable, need: TableNeed): void =>
+  useTable(fn, ENV.friendshipsTable, table, need);
+
+export const useHistoryTable = (fn: HouseFunction, table: ITable, need: TableNeed): void =>
+  useTable(fn, ENV.historyTable, table, need);
+
+/**
+ * Publish to the location-events stream: PutRecord on that stream and a data key of its KMS key,
  * which is all a producer of an encrypted stream needs (grantWrite would add ReEncrypt* and more).
  */
-export function useLocationStream(fn: HouseFunction, stream: IStream): void {
+export function useLocationStream(fn: HouseFunction, stream: IStream, need: StreamNeed): void {
   fn.addEnvironment(ENV.locationStream, stream.streamName);
-  stream.grant(fn, "kinesis:PutRecord", "kinesis:PutRecords");
-  stream.encryptionKey?.grant(fn, "kms:GenerateDataKey");
+  if (need !== "publish") return;
+  stream.grant(fn, ...STREAM_PUBLISH_ACTIONS);
+  stream.encryptionKey?.grant(fn, ...STREAM_KEY_ACTIONS);
 }
 
 /**
- * Connect to the location cache: TLS URL of the configuration endpoint, cluster mode, and read
- * access to the AUTH token secret only. The function must have been placed in the VPC behind the
- * cache's client security group (the cache admits nothing else).
+ * Connect to the location cache: TLS URL of the configuration endpoint, cluster mode, and
+ * GetSecretValue on the AUTH token secret only. The function must have been placed in the VPC
+ * behind the cache's client security group (the cache admits nothing else).
  */
 export function useRedis(fn: HouseFunction, cache: LocationCache): void {
   if (!fn.connections.securityGroups.includes(cache.clientSecurityGroup)) {
@@ -53,21 +88,26 @@ export function useRedis(fn: HouseFunction, cache: LocationCache): void {
   fn.addEnvironment(ENV.redisUrl, cache.url);
   fn.addEnvironment(ENV.redisCluster, "true");
   fn.addEnvironment(ENV.redisAuthSecretArn, cache.authSecret.secretArn);
-  cache.authSecret.grantRead(fn);
+  // The secret is encrypted with the AWS-managed key: no KMS grant is needed.
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: [...REDIS_SECRET_ACTIONS],
+      resources: [cache.authSecret.secretArn],
+    }),
+  );
 }
 
 /**
- * Post to, inspect and close the stage's connections through the @connections management API.
- * Connection ids are only known at run time, hence the `@connections/*` resource.
+ * Post to the stage's connections through the @connections management API. Connection ids are only
+ * known at run time, hence the `@connections/*` resource.
  */
 export function useConnectionsApi(fn: HouseFunction, stage: WebSocketStage): void {
   fn.addEnvironment(ENV.connectionsEndpoint, stage.callbackUrl);
   const stack = Stack.of(fn);
-  const methods = ["POST", "GET", "DELETE"] as const;
   fn.addToRolePolicy(
     new PolicyStatement({
       actions: ["execute-api:ManageConnections"],
-      resources: methods.map((method) =>
+      resources: CONNECTION_METHODS.map((method) =>
         stack.formatArn({
           service: "execute-api",
           resource: stage.api.apiId,
@@ -79,10 +119,10 @@ export function useConnectionsApi(fn: HouseFunction, stage: WebSocketStage): voi
   // cdk-nag names each finding after the resource as written in the template.
   const apiLogicalId = stack.getLogicalId(stage.api.node.defaultChild as CfnElement);
   Validations.of(fn).acknowledge(
-    ...methods.map((method) => ({
+    ...CONNECTION_METHODS.map((method) => ({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stage.stageName}/${method}/@connections/*]`,
       reason:
-        "Connection ids exist only at run time; the grant is limited to this API's stage and its @connections path.",
+        "Connection ids exist only at run time; the grant is limited to posting to this API stage's @connections path.",
     })),
   );
 }

@@ -1,6 +1,7 @@
 // The whole backend of one stage (cell): network, location cache, stream, tables, user pool, the
 // Lambda functions named in functions/routes.ts, both APIs and their monitoring.
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { StartingPosition } from "aws-cdk-lib/aws-lambda";
 import {
   KinesisConsumerEventSource,
@@ -22,10 +23,14 @@ import { LocationCache } from "./constructs/location-cache.ts";
 import { LocationStream } from "./constructs/location-stream.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
 import { Network } from "./constructs/network.ts";
-import { UserAuth } from "./constructs/user-auth.ts";
+import { ACCESS_TOKEN_SCOPE, UserAuth } from "./constructs/user-auth.ts";
 import { RealtimeApi } from "./constructs/websocket-api.ts";
 import { FUNCTION_NEEDS } from "./function-needs.ts";
 import {
+  REDIS_SECRET_ACTIONS,
+  STREAM_PUBLISH_ACTIONS,
+  type TableNeed,
+  tableActions,
   useConnectionsApi,
   useFriendshipsTable,
   useHistoryTable,
@@ -100,6 +105,7 @@ export class NearbyFriendsStack extends Stack {
       namePrefix,
       stage: config.stage,
       shards: config.shards,
+      retainData,
     });
 
     const functions = new Map<HouseEntry, HouseFunction>();
@@ -122,7 +128,7 @@ export class NearbyFriendsStack extends Stack {
           : {}),
       });
       if (needs.redis) useRedis(fn, cache);
-      if (needs.stream) useLocationStream(fn, locationStream.stream);
+      if (needs.stream) useLocationStream(fn, locationStream.stream, needs.stream);
       if (needs.users) useUsersTable(fn, tables.users, needs.users);
       if (needs.friendships) useFriendshipsTable(fn, tables.friendships, needs.friendships);
       if (needs.history) useHistoryTable(fn, tables.history, needs.history);
@@ -130,6 +136,33 @@ export class NearbyFriendsStack extends Stack {
       functions.set(entry, fn);
     }
     this.functions = functions;
+
+    // The endpoints carry what the functions in the VPC (the Redis users) call, on this stage's
+    // resources, and nothing else: the union of those functions' grants.
+    const inVpc = ALL_ENTRIES.filter((entry) => FUNCTION_NEEDS[entry].redis).map(
+      (entry) => FUNCTION_NEEDS[entry],
+    );
+    const tableUse: [ITable, TableNeed[]][] = [
+      [tables.users, inVpc.flatMap((n) => (n.users ? [n.users] : []))],
+      [tables.friendships, inVpc.flatMap((n) => (n.friendships ? [n.friendships] : []))],
+      [tables.history, inVpc.flatMap((n) => (n.history ? [n.history] : []))],
+    ];
+    for (const [table, needs] of tableUse) {
+      const actions = [...new Set(needs.flatMap(tableActions))];
+      network.allowThroughEndpoint("dynamodb", actions, [table.tableArn]);
+    }
+    if (inVpc.some((n) => n.stream === "publish")) {
+      network.allowThroughEndpoint(
+        "kinesis",
+        [...STREAM_PUBLISH_ACTIONS],
+        [locationStream.stream.streamArn],
+      );
+    }
+    network.allowThroughEndpoint(
+      "secretsmanager",
+      [...REDIS_SECRET_ACTIONS],
+      [cache.authSecret.secretArn],
+    );
     const fn = (entry: HouseEntry): HouseFunction => {
       const found = functions.get(entry);
       if (!found) throw new Error(`no function for entry ${entry}`);
@@ -140,6 +173,16 @@ export class NearbyFriendsStack extends Stack {
       namePrefix,
       retainData,
       postConfirmation: fn(POST_CONFIRMATION_ENTRY),
+      ...(config.sesFromEmail === undefined
+        ? {}
+        : {
+            sesSender: {
+              fromEmail: config.sesFromEmail,
+              ...(config.sesVerifiedDomain === undefined
+                ? {}
+                : { verifiedDomain: config.sesVerifiedDomain }),
+            },
+          }),
     });
     for (const [entry, f] of functions) {
       if (FUNCTION_NEEDS[entry].userPool) useUserPool(f, auth.userPool, auth.client);
@@ -157,6 +200,7 @@ export class NearbyFriendsStack extends Stack {
       accessLogs: config.accessLogs,
       detailedMetrics: config.detailedMetrics,
       createAccountLogRole: config.apiGatewayAccountRole,
+      accessLogsEnabled: config.webSocketAccessLogs,
     });
     for (const [entry, f] of functions) {
       if (FUNCTION_NEEDS[entry].connections) useConnectionsApi(f, realtime.stage);
@@ -169,6 +213,7 @@ export class NearbyFriendsStack extends Stack {
       ),
       issuer: auth.issuer,
       audience: [auth.client.userPoolClientId],
+      scopes: [ACCESS_TOKEN_SCOPE],
       throttle: config.httpThrottle,
       retainLogs: retainData,
       accessLogs: config.accessLogs,

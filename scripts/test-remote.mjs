@@ -1,7 +1,7 @@
 // `npm run test:remote`: the integration suite against a deployed stack. Reads the outputs that
 // `cdk deploy --outputs-file cdk-outputs.json` wrote (or NF_OUTPUTS), creates Cognito test users
-// (needs AWS credentials allowed cognito-idp:AdminConfirmSignUp), and skips nothing but the files
-// that test local-stack-only endpoints (*.local.test.ts).
+// (needs AWS credentials allowed cognito-idp:AdminConfirmSignUp and cognito-idp:AdminInitiateAuth),
+// and skips nothing but the files that test local-stack-only endpoints (*.local.test.ts).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 

@@ -34,7 +34,9 @@ export function verifierFromEnv(env = process.env): TokenVerifier {
     const v = CognitoJwtVerifier.create({
       userPoolId,
       clientId: requireEnv(ENV.userPoolClientId, env),
-      tokenUse: null,
+      // Access tokens only, as the HTTP API's authorizer (which requires their scope): an ID token
+      // is for the app to read the user's attributes, not a credential for an API.
+      tokenUse: "access",
     });
     verify = (t) => v.verify(t);
   } else {

@@ -1,9 +1,9 @@
 // Access logs of an API Gateway stage: a log group of its own and one JSON object per request.
-import { RemovalPolicy } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import { LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { removalPolicyFor } from "../retention.ts";
 
 export function accessLogSettings(
   scope: Construct,
@@ -12,7 +12,7 @@ export function accessLogSettings(
   const group = new LogGroup(scope, "AccessLogs", {
     logGroupName: props.logGroupName,
     retention: RetentionDays.ONE_MONTH,
-    removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    removalPolicy: removalPolicyFor(props.retain),
   });
   return {
     destination: new LogGroupLogDestination(group),

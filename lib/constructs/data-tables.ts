@@ -1,9 +1,10 @@
 // The DynamoDB tables: user profiles, friendships (one item per direction) and location history
 // (TTL `expiresAt`). On-demand, encrypted, point-in-time recovery (on the history table only when
 // asked: its items expire anyway); data is retained outside dev.
-import { RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Validations } from "aws-cdk-lib";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
+import { removalPolicyFor } from "../retention.ts";
 
 export interface DataTablesProps {
   readonly namePrefix: string;
@@ -28,7 +29,7 @@ export class DataTables extends Construct {
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.retainData,
-      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicyFor(props.retainData),
     };
     this.users = new Table(this, "Users", {
       ...common,

@@ -3,7 +3,7 @@
 // Powertools' logger, metrics and tracer read. Entries are `functions/<name>.ts`.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, Validations } from "aws-cdk-lib";
 import { type ISecurityGroup, type IVpc, SubnetType } from "aws-cdk-lib/aws-ec2";
 import {
   ApplicationLogLevel,
@@ -19,6 +19,7 @@ import type { Construct } from "constructs";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/metric-names.ts";
 import type { EntryName } from "../../functions/routes.ts";
 import type { AppLogLevel, LogFormat, SystemLogLevel as SystemLevel } from "../profiles.ts";
+import { removalPolicyFor } from "../retention.ts";
 
 /** The Cognito trigger is not an API route, so routes.ts does not list it. */
 export const POST_CONFIRMATION_ENTRY = "cognito-post-confirmation";
@@ -89,7 +90,7 @@ export class HouseFunction extends NodejsFunction {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       logGroupName: `/aws/lambda/${functionName}`,
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicyFor(props.retainLogs),
     });
     super(scope, id, {
       functionName,

@@ -1,5 +1,5 @@
 // The HTTP API: every route of routes.ts behind a JWT authorizer that accepts this stage's Cognito
-// tokens, on a throttled `$default` stage with access logs.
+// access tokens, on a throttled `$default` stage with access logs.
 import { HttpApi, HttpMethod, HttpStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
@@ -15,7 +15,17 @@ export interface HttpRoutesApiProps {
   readonly routes: Readonly<Record<string, IFunction>>;
   /** Token issuer (`https://cognito-idp.<region>.amazonaws.com/<poolId>`) and accepted audiences. */
   readonly issuer: string;
+  /**
+   * The app client ids. API Gateway matches them against a token's `aud` claim or, when it has
+   * none, its `client_id` claim: a Cognito ID token carries the client id in `aud`, an access
+   * token in `client_id`, so both kinds pass this check; `scopes` is what keeps ID tokens out.
+   */
   readonly audience: string[];
+  /**
+   * Scopes of which every route requires one. With ACCESS_TOKEN_SCOPE (user-auth.ts) only access
+   * tokens pass: an ID token has no `scope` claim.
+   */
+  readonly scopes: string[];
   readonly throttle: Throttle;
   readonly retainLogs: boolean;
   /**
@@ -96,7 +106,13 @@ export class HttpRoutesApi extends Construct {
         integration = new HttpLambdaIntegration(`${fn.node.id}Integration`, fn);
         integrations.set(fn, integration);
       }
-      this.api.addRoutes({ path, methods: [method], integration, authorizer });
+      this.api.addRoutes({
+        path,
+        methods: [method],
+        integration,
+        authorizer,
+        authorizationScopes: props.scopes,
+      });
     }
 
     this.stage = new HttpStage(this, "Stage", {

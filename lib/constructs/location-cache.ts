@@ -6,6 +6,7 @@ import { type IVpc, Peer, Port, SecurityGroup, SubnetType } from "aws-cdk-lib/aw
 import { CfnReplicationGroup, CfnSubnetGroup } from "aws-cdk-lib/aws-elasticache";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { removalPolicyFor } from "../retention.ts";
 
 export const REDIS_PORT = 6379;
 
@@ -64,7 +65,7 @@ export class LocationCache extends Construct {
         excludePunctuation: true,
         passwordLength: 32,
       },
-      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicyFor(props.retainData),
     });
 
     const subnetGroup = new CfnSubnetGroup(this, "SubnetGroup", {
@@ -99,8 +100,9 @@ export class LocationCache extends Construct {
       preferredMaintenanceWindow: "sun:03:00-sun:04:00",
       snapshotWindow: "01:00-02:00",
     });
+    // The cache's form of "retained": a final snapshot (its at-rest key is AWS-managed).
     this.replicationGroup.applyRemovalPolicy(
-      props.retainData ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+      props.retainData ? RemovalPolicy.SNAPSHOT : removalPolicyFor(false),
     );
 
     this.url = `rediss://${this.replicationGroup.attrConfigurationEndPointAddress}:${this.replicationGroup.attrConfigurationEndPointPort}`;

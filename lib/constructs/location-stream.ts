@@ -1,16 +1,19 @@
 // The location-events stream: the durable, per-user ordered log between the write path and its two
 // consumers. Encrypted with a customer key; on-demand unless a shard count is configured. The fan-out
 // consumer reads through an enhanced fan-out (dedicated throughput) registration.
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, Validations } from "aws-cdk-lib";
 import { Stream, StreamConsumer, StreamEncryption, StreamMode } from "aws-cdk-lib/aws-kinesis";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
+import { removalPolicyFor } from "../retention.ts";
 
 export interface LocationStreamProps {
   readonly namePrefix: string;
   readonly stage: string;
   /** Provisioned shard count; undefined for on-demand capacity. */
   readonly shards: number | undefined;
+  /** Keep the stream and its key when the stack is deleted (removalPolicyFor). */
+  readonly retainData: boolean;
 }
 
 export class LocationStream extends Construct {
@@ -25,8 +28,9 @@ export class LocationStream extends Construct {
       alias: `alias/${props.namePrefix}/location-events`,
       description: "Encrypts the location-events stream",
       enableKeyRotation: true,
-      // Records live 24 h; the key outlives them by the pending window.
-      removalPolicy: RemovalPolicy.DESTROY,
+      // Kept or destroyed with the stream: a kept stream is unreadable without its key, and a kept
+      // key without its stream is a cost (and an alias) in the way of the next deployment.
+      removalPolicy: removalPolicyFor(props.retainData),
       pendingWindow: Duration.days(7),
     });
     this.stream = new Stream(this, "Stream", {
@@ -34,6 +38,7 @@ export class LocationStream extends Construct {
       encryption: StreamEncryption.KMS,
       encryptionKey: this.key,
       retentionPeriod: Duration.hours(24),
+      removalPolicy: removalPolicyFor(props.retainData),
       ...(props.shards === undefined
         ? { streamMode: StreamMode.ON_DEMAND }
         : { streamMode: StreamMode.PROVISIONED, shardCount: props.shards }),

@@ -2,7 +2,7 @@
 // consumer lag, dead-lettered batches, API errors, cache saturation, and the functions' own
 // metrics: fan-out lag, failed records, gone connections, clients told a dependency is down), an
 // encrypted SNS topic for their actions, and one dashboard per stage.
-import { Duration } from "aws-cdk-lib";
+import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import type { IHttpApi } from "aws-cdk-lib/aws-apigatewayv2";
 import {
   Alarm,
@@ -15,7 +15,7 @@ import {
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
-import { ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { Topic } from "aws-cdk-lib/aws-sns";
@@ -27,6 +27,7 @@ import {
   METRICS_NAMESPACE,
   SERVICE_NAME,
 } from "../../functions/metric-names.ts";
+import { removalPolicyFor } from "../retention.ts";
 import type { HouseFunction } from "./house-function.ts";
 
 export interface StreamConsumerWatch {
@@ -51,6 +52,13 @@ export interface MonitoringProps {
 }
 
 const PERIOD = Duration.minutes(5);
+
+/**
+ * Every alarm of a stage is named `<namePrefix>.<alarm>`. The dot cannot occur in a stage name
+ * (config.ts), so `<namePrefix>.*` matches this stage's alarms and not those of a stage whose
+ * name merely starts with this one's (`prod` and `prod-eu`): the alarm topic admits exactly these.
+ */
+export const alarmNamePrefix = (namePrefix: string): string => `${namePrefix}.`;
 
 /**
  * Fan-out lag p99 (ms), over three consecutive minutes. Friends should see a move within a second
@@ -90,19 +98,52 @@ export class Monitoring extends Construct {
       alias: `alias/${props.namePrefix}/alarms`,
       description: "Encrypts the alarm topic",
       enableKeyRotation: true,
+      // The topic stores nothing and goes with the stack in every stage (it has no removal policy
+      // of its own): its key goes too, as removalPolicyFor(false) would have it.
+      removalPolicy: removalPolicyFor(false),
     });
-    // CloudWatch publishes alarm notifications to the topic: it must be able to use the key.
-    key.grant(
-      new ServicePrincipal("cloudwatch.amazonaws.com"),
-      "kms:Decrypt",
-      "kms:GenerateDataKey*",
-    );
     this.topic = new Topic(this, "AlarmTopic", {
       topicName: `${props.namePrefix}-alarms`,
       displayName: `Nearby Friends alarms (${props.namePrefix})`,
       masterKey: key,
+      // The topic policy this adds (a Deny of plain HTTP) replaces SNS's default policy, so that
+      // without the Allow below no service could publish.
       enforceSSL: true,
     });
+
+    // CloudWatch publishes this stage's alarm notifications, and only those (confused deputy):
+    // sns:Publish on the topic, and the data key it needs from the topic's key.
+    const stack = Stack.of(this);
+    const cloudWatch = new ServicePrincipal("cloudwatch.amazonaws.com");
+    const fromThisStagesAlarms = {
+      StringEquals: { "aws:SourceAccount": stack.account },
+      ArnLike: {
+        "aws:SourceArn": stack.formatArn({
+          service: "cloudwatch",
+          resource: "alarm",
+          resourceName: `${alarmNamePrefix(props.namePrefix)}*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "AllowThisStagesAlarms",
+        principals: [cloudWatch],
+        actions: ["sns:Publish"],
+        resources: [this.topic.topicArn],
+        conditions: fromThisStagesAlarms,
+      }),
+    );
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "AllowThisStagesAlarmsToPublish",
+        principals: [cloudWatch],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources: ["*"],
+        conditions: fromThisStagesAlarms,
+      }),
+    );
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     this.action = new SnsAction(this.topic);
 
@@ -346,7 +387,7 @@ export class Monitoring extends Construct {
     evaluationPeriods = 1,
   ): Alarm {
     const alarm = new Alarm(this, `${name.replace(/[^A-Za-z0-9]/g, "")}Alarm`, {
-      alarmName: `${this.namePrefix}-${name}`,
+      alarmName: `${alarmNamePrefix(this.namePrefix)}${name}`,
       alarmDescription: description,
       metric,
       threshold,

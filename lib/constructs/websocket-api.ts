@@ -32,6 +32,12 @@ export interface RealtimeApiProps {
   readonly detailedMetrics?: boolean;
   /** Set the account's API Gateway CloudWatch role (required once per account and region for WebSocket logs). */
   readonly createAccountLogRole: boolean;
+  /**
+   * Access logs of the stage. A WebSocket stage with logging deploys only in an account whose API
+   * Gateway settings name a CloudWatch role (`createAccountLogRole`, or set outside this stack):
+   * "CloudWatch Logs role ARN must be set in account settings to enable logging".
+   */
+  readonly accessLogsEnabled: boolean;
 }
 
 /** The access-log fields of each format (the cost estimate sizes a line from them). */
@@ -117,12 +123,25 @@ export class RealtimeApi extends Construct {
       autoDeploy: true,
       throttle: props.throttle,
       detailedMetricsEnabled: props.detailedMetrics ?? false,
-      accessLogSettings: accessLogSettings(this, {
-        logGroupName: `/nearby-friends/${props.namePrefix}/ws-access`,
-        retain: props.retainLogs,
-        fields: WS_ACCESS_LOG_FIELDS[props.accessLogs ?? "full"],
-      }),
+      // No execution logging (per-route logging level) either way: it would need the same account
+      // role and logs frame payloads (positions); access logs carry what an operator needs.
+      ...(props.accessLogsEnabled
+        ? {
+            accessLogSettings: accessLogSettings(this, {
+              logGroupName: `/nearby-friends/${props.namePrefix}/ws-access`,
+              retain: props.retainLogs,
+              fields: WS_ACCESS_LOG_FIELDS[props.accessLogs ?? "full"],
+            }),
+          }
+        : {}),
     });
+    if (!props.accessLogsEnabled) {
+      Validations.of(this.stage).acknowledge({
+        id: "AwsSolutions-APIG1",
+        reason:
+          "WebSocket access logs need the account-wide API Gateway CloudWatch role, which this stage neither has nor creates (context apiGatewayAccountRole / webSocketAccessLogs); the functions' logs, the stage's metrics and alarms still cover every route.",
+      });
+    }
 
     if (props.createAccountLogRole) {
       // WebSocket (unlike HTTP) APIs write logs through the account-wide API Gateway role. It is

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { App } from "aws-cdk-lib";
+import { App, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -90,7 +90,38 @@ interface Statement {
   Resource: unknown;
 }
 
+/** A statement of a resource policy (topic, key, endpoint): with its principal and conditions. */
+interface PolicyStatementJson extends Statement {
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** The ARN pattern of this stage's alarms, as the template renders it. */
+const ALARM_ARN_PATTERN = `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${PREFIX}.*`;
+
+/** Conditions that admit CloudWatch acting for this stage's alarms, in this account, only. */
+function expectThisStagesAlarms(condition: PolicyStatementJson["Condition"]): void {
+  expect(condition?.StringEquals).toEqual({ "aws:SourceAccount": { Ref: "AWS::AccountId" } });
+  expect(Object.keys(condition?.ArnLike ?? {})).toEqual(["aws:SourceArn"]);
+  expect(rendered(condition?.ArnLike?.["aws:SourceArn"])).toBe(ALARM_ARN_PATTERN);
+  expect(Object.keys(condition ?? {}).sort()).toEqual(["ArnLike", "StringEquals"]);
+}
+
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** A template string value as text: `Fn::Join` flattened, `Ref`s and `Fn::GetAtt`s as `${...}`. */
+function rendered(value: unknown): string {
+  if (typeof value === "string") return value;
+  const v = value as {
+    Ref?: string;
+    "Fn::GetAtt"?: [string, string];
+    "Fn::Join"?: [string, unknown[]];
+  };
+  if (v.Ref !== undefined) return `\${${v.Ref}}`;
+  if (v["Fn::GetAtt"]) return `\${${v["Fn::GetAtt"].join(".")}}`;
+  if (v["Fn::Join"]) return v["Fn::Join"][1].map(rendered).join(v["Fn::Join"][0]);
+  return JSON.stringify(value);
+}
 
 /** The feature flags and defaults of cdk.json, so that the tests synthesize what `cdk synth` does. */
 const CDK_JSON_CONTEXT = (
@@ -471,7 +502,7 @@ describe("IAM", () => {
     }
   });
 
-  it("lets only the fan-out and the friends API manage connections, on this stage's @connections path", () => {
+  it("lets only the fan-out and the friends API post to connections, on this stage's @connections path", () => {
     const managers = ENTRIES.filter((e) => actionsOf(e).includes("execute-api:ManageConnections"));
     expect(managers.sort()).toEqual(needing("connections").sort());
     expect(managers).toContain(STREAM_CONSUMERS.fanout);
@@ -479,33 +510,216 @@ describe("IAM", () => {
       const statement = statementsOf(entry).find((s) =>
         asArray(s.Action).includes("execute-api:ManageConnections"),
       );
-      for (const resource of asArray(statement?.Resource)) {
-        expect(JSON.stringify(resource)).toMatch(
-          new RegExp(`/${STAGE}/(POST|GET|DELETE)/@connections/\\*"`),
-        );
-      }
+      // PostToConnection only: nothing reads (GET) or closes (DELETE) a connection.
+      const resources = asArray(statement?.Resource);
+      expect(resources, entry).toHaveLength(1);
+      expect(rendered(resources[0]), entry).toMatch(new RegExp(`/${STAGE}/POST/@connections/\\*$`));
     }
   });
 
   it("lets only the publishers put records, with a data key of the stream's key", () => {
     const producers = ENTRIES.filter((e) => actionsOf(e).includes("kinesis:PutRecord"));
-    expect(producers.sort()).toEqual(needing("stream").sort());
-    for (const entry of SESSION_ENTRIES) expect(producers).toContain(entry);
+    const publishers = Object.entries(FUNCTION_NEEDS).flatMap(([entry, needs]) =>
+      needs.stream === "publish" ? [entry] : [],
+    );
+    expect(producers.sort()).toEqual(publishers.sort());
     expect(producers).not.toContain(STREAM_CONSUMERS.history);
     for (const entry of producers) expect(actionsOf(entry), entry).toContain("kms:GenerateDataKey");
   });
 
-  it("gives the history writer and the sign-up trigger write-only table access", () => {
-    expect(actionsOf(STREAM_CONSUMERS.history)).toContain("dynamodb:BatchWriteItem");
-    expect(actionsOf(STREAM_CONSUMERS.history)).not.toContain("dynamodb:Query");
-    expect(actionsOf("cognito-post-confirmation")).toContain("dynamodb:PutItem");
-    expect(actionsOf("cognito-post-confirmation")).not.toContain("dynamodb:Scan");
-    // ping only reads the Redis AUTH token (its rate-limit counters live in Redis).
-    expect(
-      actionsOf("ws-ping")
-        .filter((a) => !a.startsWith("xray:"))
-        .sort(),
-    ).toEqual(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
+  /** What each resource of a grant is, by its kind and name (a table by its name's suffix). */
+  function resourceLabel(value: unknown): string {
+    if (value === "*") return "*";
+    const text = rendered(value);
+    if (text.includes("@connections")) return "@connections";
+    const id = /^\$\{([^.}]+)/.exec(text)?.[1];
+    const r = id === undefined ? undefined : resources[id];
+    switch (r?.Type) {
+      case "AWS::DynamoDB::Table":
+        return String(prop(r, "TableName")).replace(`${PREFIX}-`, "");
+      case "AWS::Kinesis::Stream":
+        return "stream";
+      case "AWS::KMS::Key":
+        return "stream-key";
+      case "AWS::SecretsManager::Secret":
+        return "redis-secret";
+      default:
+        return `${r?.Type ?? "?"} ${text}`;
+    }
+  }
+
+  /** What Lambda's event source mapping needs to read the stream for a consumer, and its DLQ. */
+  const EVENT_SOURCE_ACTIONS = new Set([
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamConsumer",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+    "kinesis:ListStreams",
+    "kinesis:SubscribeToShard",
+    "kms:Decrypt",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:SendMessage",
+  ]);
+  const CONSUMERS: string[] = Object.values(STREAM_CONSUMERS);
+
+  const SECRET = "secretsmanager:GetSecretValue redis-secret";
+  const PUBLISH = ["kinesis:PutRecord stream", "kms:GenerateDataKey stream-key"];
+  const SNAPSHOT = "dynamodb:BatchGetItem users";
+  /**
+   * Every call each handler makes (read from functions/*.ts through functions/wiring.ts and the use
+   * cases), and nothing else: a grant the handler does not use fails this test.
+   */
+  const HANDLER_CALLS: Record<string, string[]> = {
+    "ws-authorizer": [],
+    "ws-connect": [SECRET],
+    "ws-disconnect": [SECRET, ...PUBLISH],
+    "ws-default": [SECRET],
+    "ws-init": [SECRET, ...PUBLISH, "dynamodb:Query friendships", SNAPSHOT],
+    "ws-nearby-friends": [SECRET, "dynamodb:Query friendships", SNAPSHOT],
+    "ws-location": [SECRET, ...PUBLISH],
+    "ws-subscribe": [SECRET, "dynamodb:GetItem friendships", SNAPSHOT],
+    "ws-unsubscribe": [SECRET],
+    "ws-ping": [SECRET],
+    "stream-fanout": [SECRET, ...PUBLISH, SNAPSHOT, "execute-api:ManageConnections @connections"],
+    "stream-history": ["dynamodb:BatchWriteItem location-history"],
+    "http-profile": ["dynamodb:GetItem users", "dynamodb:UpdateItem users"],
+    "http-friends": [
+      SECRET,
+      "dynamodb:GetItem users",
+      "dynamodb:BatchGetItem users",
+      "dynamodb:GetItem friendships",
+      "dynamodb:Query friendships",
+      "dynamodb:PutItem friendships",
+      "dynamodb:DeleteItem friendships",
+      "execute-api:ManageConnections @connections",
+    ],
+    "http-settings": [SECRET, ...PUBLISH, "dynamodb:GetItem users", "dynamodb:UpdateItem users"],
+    "http-history": [
+      SECRET,
+      ...PUBLISH,
+      "dynamodb:Query location-history",
+      "dynamodb:BatchWriteItem location-history",
+    ],
+    "cognito-post-confirmation": ["dynamodb:PutItem users"],
+  };
+
+  it("grants each function exactly the calls its handler makes", () => {
+    expect(Object.keys(HANDLER_CALLS).sort()).toEqual([...ENTRIES].sort());
+    for (const entry of ENTRIES) {
+      const granted = statementsOf(entry).flatMap((s) =>
+        asArray(s.Action)
+          .filter((a) => !a.startsWith("xray:"))
+          .filter((a) => !(CONSUMERS.includes(entry) && EVENT_SOURCE_ACTIONS.has(a)))
+          .flatMap((a) => asArray(s.Resource).map((r) => `${a} ${resourceLabel(r)}`)),
+      );
+      expect(granted.sort(), entry).toEqual([...(HANDLER_CALLS[entry] ?? [])].sort());
+    }
+  });
+
+  it("grants no DynamoDB action the repositories do not call: no Scan, DescribeTable or stream reads", () => {
+    const repoCalls = new Set(
+      [
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+      ].map((a) => `dynamodb:${a}`),
+    );
+    const dynamo = allStatements().flatMap((s) =>
+      asArray(s.Action).filter((a) => a.startsWith("dynamodb:")),
+    );
+    expect(dynamo.length).toBeGreaterThan(0);
+    expect(dynamo).not.toContain("dynamodb:Scan");
+    expect(dynamo.filter((a) => !repoCalls.has(a))).toEqual([]);
+  });
+
+  it("lets the VPC endpoints carry only the in-VPC functions' calls, on this stage's stream, tables and secret", () => {
+    const endpoints = ofType("AWS::EC2::VPCEndpoint");
+    expect(endpoints).toHaveLength(3);
+    const inVpc = ENTRIES.filter((e) => REDIS_ENTRIES.includes(e));
+    // What the functions in the VPC are granted, by resource, is what the endpoints let through.
+    const grantedInVpc = new Set(
+      inVpc.flatMap((entry) =>
+        statementsOf(entry).flatMap((s) =>
+          asArray(s.Action)
+            .filter((a) => /^(dynamodb:|kinesis:Put|secretsmanager:)/.test(a))
+            .flatMap((a) => asArray(s.Resource).map((r) => `${a} ${resourceLabel(r)}`)),
+        ),
+      ),
+    );
+    const carried = new Set<string>();
+    for (const [id, endpoint] of endpoints) {
+      const policy = prop<{ Statement: PolicyStatementJson[] } | undefined>(
+        endpoint,
+        "PolicyDocument",
+      );
+      expect(policy, `${id} has an endpoint policy`).toBeDefined();
+      for (const s of policy?.Statement ?? []) {
+        expect(s.Effect, id).toBe("Allow");
+        expect(s.Condition, id).toEqual({
+          StringEquals: { "aws:PrincipalAccount": { Ref: "AWS::AccountId" } },
+        });
+        for (const a of asArray(s.Action)) {
+          for (const r of asArray(s.Resource)) carried.add(`${a} ${resourceLabel(r)}`);
+        }
+      }
+    }
+    expect([...carried].sort()).toEqual([...grantedInVpc].sort());
+    expect(carried).toContain("kinesis:PutRecord stream");
+    expect(carried).toContain(SECRET);
+    expect(carried).not.toContain("dynamodb:PutItem users");
+  });
+
+  it("names this stage's own resource on every permission given to a service principal", () => {
+    // Lambda permissions: SourceArn names the API (or the user pool), hence the account. Lambda
+    // documents SourceAccount as unsupported by some sources; the account is in the ARN anyway.
+    const permissions = ofType("AWS::Lambda::Permission");
+    expect(permissions.length).toBeGreaterThan(0);
+    for (const [id, permission] of permissions) {
+      expect(prop(permission, "Principal"), id).toMatch(/\.amazonaws\.com$/);
+      const source = rendered(prop(permission, "SourceArn"));
+      const api =
+        /^arn:\$\{AWS::Partition\}:execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{([^}]+)\}\//.exec(
+          source,
+        )?.[1];
+      const arnOf = /^\$\{([^.}]+)\.Arn\}$/.exec(source)?.[1];
+      const own = api ?? arnOf;
+      expect(own, `${id}: ${source}`).toBeDefined();
+      expect(resources[own ?? ""]?.Type, `${id}: ${source}`).toMatch(
+        /^AWS::(ApiGatewayV2::Api|Cognito::UserPool)$/,
+      );
+    }
+    // Resource and trust policies: every Allow to a service carries aws:SourceAccount and
+    // aws:SourceArn. Exempt: Lambda's execution roles (Lambda assumes a role for the function
+    // that names it, and documents no such keys) and the opt-in account-wide API Gateway role.
+    const exempt = new Set(["lambda.amazonaws.com", "apigateway.amazonaws.com"]);
+    const documents: [string, PolicyStatementJson[]][] = Object.entries(resources).flatMap(
+      ([id, r]) =>
+        ["PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"].flatMap((name) => {
+          const doc = prop<{ Statement?: PolicyStatementJson[] } | undefined>(r, name);
+          return doc?.Statement ? [[id, doc.Statement] as [string, PolicyStatementJson[]]] : [];
+        }),
+    );
+    let checked = 0;
+    for (const [id, statements] of documents) {
+      for (const s of statements) {
+        const service = (s.Principal as { Service?: string } | undefined)?.Service;
+        if (s.Effect !== "Allow" || service === undefined || exempt.has(service)) continue;
+        checked++;
+        expect(s.Condition?.StringEquals?.["aws:SourceAccount"], `${id} ${service}`).toEqual({
+          Ref: "AWS::AccountId",
+        });
+        expect(s.Condition?.ArnLike?.["aws:SourceArn"], `${id} ${service}`).toBeDefined();
+      }
+    }
+    // The alarm topic, its key and the flow-log role at least.
+    expect(checked).toBeGreaterThanOrEqual(3);
   });
 });
 
@@ -558,19 +772,51 @@ describe("WebSocket API", () => {
     }
   });
 
-  it("deploys a throttled stage named after the stage, with JSON access logs", () => {
+  it("deploys a throttled stage named after the stage, without logs unless the account role is there", () => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
       StageName: STAGE,
       AutoDeploy: true,
       DefaultRouteSettings: Match.objectLike({
         ThrottlingRateLimit: 1000,
         ThrottlingBurstLimit: 2000,
+        LoggingLevel: Match.absent(),
       }),
-      AccessLogSettings: {
-        DestinationArn: { "Fn::GetAtt": [Match.anyValue(), "Arn"] },
-        Format: Match.stringLikeRegexp('"connectionId":"\\$context.connectionId"'),
-      },
+      AccessLogSettings: Match.absent(),
     });
+    // The account-wide API Gateway role is opt-in: nothing account-level by default.
+    template.resourceCountIs("AWS::ApiGateway::Account", 0);
+    expect(
+      ofType("AWS::IAM::Role").filter(([, r]) =>
+        JSON.stringify(prop(r, "AssumeRolePolicyDocument")).includes("apigateway.amazonaws.com"),
+      ),
+    ).toEqual([]);
+  });
+
+  const wsStage = (t: Template): CfnResource => {
+    const [stage] = Object.values(
+      t.findResources("AWS::ApiGatewayV2::Stage", { Properties: { StageName: "prod" } }),
+    ) as CfnResource[];
+    return stage as CfnResource;
+  };
+
+  it("with the account role opted in, sets it and writes JSON access logs once it is set", () => {
+    const t = unbundledTemplate({ stage: "prod", apiGatewayAccountRole: "true" });
+    const accounts = Object.entries(t.findResources("AWS::ApiGateway::Account"));
+    expect(accounts).toHaveLength(1);
+    const [accountId, account] = accounts[0] as [string, CfnResource];
+    expect(account.DeletionPolicy).toBe("Retain");
+    const stage = wsStage(t) as CfnResource & { DependsOn?: string[] };
+    expect(prop(stage, "AccessLogSettings")).toEqual({
+      DestinationArn: { "Fn::GetAtt": [expect.any(String), "Arn"] },
+      Format: expect.stringContaining('"connectionId":"$context.connectionId"'),
+    });
+    expect(stage.DependsOn).toContain(accountId);
+  });
+
+  it("writes access logs without creating the role when the account already has one", () => {
+    const t = unbundledTemplate({ stage: "prod", webSocketAccessLogs: "true" });
+    t.resourceCountIs("AWS::ApiGateway::Account", 0);
+    expect(prop(wsStage(t), "AccessLogSettings")).toBeDefined();
   });
 });
 
@@ -582,7 +828,8 @@ describe("HTTP API", () => {
           AuthorizerType: "JWT",
           IdentitySource: ["$request.header.Authorization"],
           JwtConfiguration: {
-            Audience: [{ Ref: Match.anyValue() }],
+            // The app client: matched against an access token's client_id claim.
+            Audience: [{ Ref: only("AWS::Cognito::UserPoolClient")[0] }],
             Issuer: {
               "Fn::Join": ["", Match.arrayWith(["https://cognito-idp.", ".amazonaws.com/"])],
             },
@@ -600,6 +847,10 @@ describe("HTTP API", () => {
     for (const [routeKey, entry] of Object.entries(HTTP_ROUTES)) {
       const [, route] = routeByKey(routeKey);
       expect(prop(route, "AuthorizationType"), routeKey).toBe("JWT");
+      // Cognito's API-issued access tokens carry this scope; ID tokens have no scope claim.
+      expect(prop(route, "AuthorizationScopes"), routeKey).toEqual([
+        "aws.cognito.signin.user.admin",
+      ]);
       expect(prop(route, "AuthorizerId"), routeKey).toEqual({ Ref: authorizers[0] });
       expect(prop(integrationOfRoute(route), "IntegrationUri"), routeKey).toEqual({
         "Fn::GetAtt": [functionId(entry), "Arn"],
@@ -715,18 +966,29 @@ describe("data at rest and in transit", () => {
     }
   });
 
-  it("encrypts the alarm topic with a key CloudWatch may use", () => {
+  it("encrypts the alarm topic with a key CloudWatch may use for this stage's alarms only", () => {
     template.hasResourceProperties("AWS::SNS::Topic", {
       TopicName: `${PREFIX}-alarms`,
       KmsMasterKeyId: { "Fn::GetAtt": [Match.anyValue(), "Arn"] },
     });
-    template.hasResourceProperties("AWS::KMS::Key", {
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Principal: { Service: "cloudwatch.amazonaws.com" }, Effect: "Allow" }),
-        ]),
-      },
+    const keyId = prop<{ "Fn::GetAtt": [string, string] }>(
+      only("AWS::SNS::Topic")[1],
+      "KmsMasterKeyId",
+    )["Fn::GetAtt"][0];
+    const statements = prop<{ Statement: PolicyStatementJson[] }>(
+      resource(keyId),
+      "KeyPolicy",
+    ).Statement;
+    const forCloudWatch = statements.filter(
+      (s) =>
+        JSON.stringify(s.Principal) === JSON.stringify({ Service: "cloudwatch.amazonaws.com" }),
+    );
+    expect(forCloudWatch).toHaveLength(1);
+    expect(forCloudWatch[0]).toMatchObject({
+      Effect: "Allow",
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
     });
+    expectThisStagesAlarms(forCloudWatch[0]?.Condition);
   });
 });
 
@@ -766,6 +1028,28 @@ describe("stream consumers", () => {
     });
   });
 
+  it("never drops history for its age: retries, bisects and dead-letters a failing batch instead", () => {
+    const historyRef = JSON.stringify({ Ref: functionId(STREAM_CONSUMERS.history) });
+    const mappings = ofType("AWS::Lambda::EventSourceMapping").filter(
+      ([, m]) => JSON.stringify(prop(m, "FunctionName")) === historyRef,
+    );
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0] as [string, CfnResource];
+    // Absent or -1: Lambda keeps retrying a record until the stream's own retention expires it.
+    expect([undefined, -1]).toContain(prop(mapping, "MaximumRecordAgeInSeconds"));
+    const retries = prop<number>(mapping, "MaximumRetryAttempts");
+    // Finite, so that a poison batch ends in the DLQ instead of blocking its shard for 24 h.
+    expect(retries).toBeGreaterThan(0);
+    expect(prop(mapping, "BisectBatchOnFunctionError")).toBe(true);
+    expect(prop(mapping, "FunctionResponseTypes")).toEqual(["ReportBatchItemFailures"]);
+    const destination = prop<{ OnFailure: { Destination: { "Fn::GetAtt": [string, string] } } }>(
+      mapping,
+      "DestinationConfig",
+    ).OnFailure.Destination["Fn::GetAtt"];
+    expect(destination[1]).toBe("Arn");
+    expect(resource(destination[0]).Type).toBe("AWS::SQS::Queue");
+  });
+
   it("sends each consumer's failures to its own queue", () => {
     const destinations = ofType("AWS::Lambda::EventSourceMapping").map(([, m]) =>
       JSON.stringify(prop<{ OnFailure: unknown }>(m, "DestinationConfig").OnFailure),
@@ -798,13 +1082,60 @@ describe("user pool", () => {
     });
   });
 
-  it("has a public app client with SRP and user-password auth", () => {
-    template.hasResourceProperties("AWS::Cognito::UserPoolClient", {
-      GenerateSecret: false,
-      ExplicitAuthFlows: Match.arrayWith(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"]),
-      AllowedOAuthFlows: Match.absent(),
-      CallbackURLs: Match.absent(),
+  it("offers optional MFA by authenticator app (TOTP) only", () => {
+    template.hasResourceProperties("AWS::Cognito::UserPool", {
+      MfaConfiguration: "OPTIONAL",
+      EnabledMfas: ["SOFTWARE_TOKEN_MFA"],
     });
+  });
+
+  it("has a public app client with SRP, admin-only password sign-in and refresh, nothing else", () => {
+    const clients = ofType("AWS::Cognito::UserPoolClient");
+    expect(clients).toHaveLength(1);
+    const [, client] = clients[0] as [string, CfnResource];
+    expect(prop(client, "GenerateSecret")).toBe(false);
+    expect(prop<string[]>(client, "ExplicitAuthFlows").sort()).toEqual([
+      "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+      "ALLOW_REFRESH_TOKEN_AUTH",
+      "ALLOW_USER_SRP_AUTH",
+    ]);
+    expect(prop(client, "AllowedOAuthFlows")).toBeUndefined();
+    expect(prop(client, "CallbackURLs")).toBeUndefined();
+  });
+
+  it("sends email through Cognito by default, through SES when a From address is configured", () => {
+    template.hasResourceProperties("AWS::Cognito::UserPool", {
+      EmailConfiguration: { EmailSendingAccount: "COGNITO_DEFAULT" },
+    });
+    const withSes = unbundledTemplate({
+      stage: "prod",
+      sesFromEmail: "no-reply@friends.example.com",
+      sesVerifiedDomain: "friends.example.com",
+    });
+    const [pool] = Object.values(withSes.findResources("AWS::Cognito::UserPool")) as CfnResource[];
+    const email = prop<{ EmailSendingAccount: string; From: string; SourceArn: unknown }>(
+      pool as CfnResource,
+      "EmailConfiguration",
+    );
+    expect(email.EmailSendingAccount).toBe("DEVELOPER");
+    expect(email.From).toBe("no-reply@friends.example.com");
+    expect(rendered(email.SourceArn)).toMatch(
+      /:ses:\$\{AWS::Region\}:.*:identity\/friends\.example\.com$/,
+    );
+  });
+
+  it("rejects an SES domain that is not the From address's", () => {
+    const ctx = (values: Record<string, unknown>) => ({
+      tryGetContext: (key: string) => values[key],
+    });
+    expect(() => stageConfigFromContext(ctx({ sesVerifiedDomain: "example.com" }))).toThrow(
+      StageConfigError,
+    );
+    expect(() =>
+      stageConfigFromContext(
+        ctx({ sesFromEmail: "a@other.example", sesVerifiedDomain: "example.com" }),
+      ),
+    ).toThrow(/sesVerifiedDomain/);
   });
 });
 
@@ -817,6 +1148,39 @@ describe("monitoring", () => {
       ),
       AlarmActions: [{ Ref: Match.anyValue() }],
     });
+
+  it("lets CloudWatch publish to the alarm topic for this stage's alarms only, over TLS only", () => {
+    const [topicId] = only("AWS::SNS::Topic");
+    const [, policy] = only("AWS::SNS::TopicPolicy");
+    expect(prop(policy, "Topics")).toEqual([{ Ref: topicId }]);
+    const statements = prop<{ Statement: PolicyStatementJson[] }>(
+      policy,
+      "PolicyDocument",
+    ).Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: "Deny",
+        Principal: "*",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      }),
+    );
+    const allows = statements.filter((s) => s.Effect === "Allow");
+    expect(allows).toHaveLength(1);
+    const allow = allows[0] as PolicyStatementJson;
+    expect(allow).toMatchObject({
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: "sns:Publish",
+      Resource: { Ref: topicId },
+    });
+    expectThisStagesAlarms(allow.Condition);
+    // The pattern admits every alarm of the stage: each one's name carries the prefix.
+    const alarms = ofType("AWS::CloudWatch::Alarm");
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const [id, alarm] of alarms) {
+      expect(prop(alarm, "AlarmName"), id).toEqual(expect.stringMatching(`^${PREFIX}\\.`));
+      expect(prop(alarm, "AlarmActions"), id).toEqual([{ Ref: topicId }]);
+    }
+  });
 
   it("alarms on errors and throttles of every function", () => {
     for (const entry of ENTRIES) {
@@ -961,6 +1325,109 @@ describe("stack", () => {
     );
     expect(findings).toEqual([]);
   });
+
+  it("stays cdk-nag clean with every option on (account role, access logs, SES, shards)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nearby-friends-cdk-nag-"));
+    try {
+      const { stack: full } = synthStack(
+        {
+          stage: "prod",
+          shards: "2",
+          apiGatewayAccountRole: "true",
+          alarmEmail: "ops@example.com",
+          sesFromEmail: "no-reply@friends.example.com",
+          "aws:cdk:bundling-stacks": [],
+        },
+        dir,
+      );
+      const report = new AwsSolutionsChecks().validateScope(full);
+      expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.length}`)).toEqual(
+        [],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("gives a reason for every acknowledged cdk-nag rule", () => {
+    const acknowledged = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata)
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) => Object.entries(m.data as Record<string, unknown>));
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const [rule, reason] of acknowledged) {
+      expect(typeof reason, rule).toBe("string");
+      // A sentence that says why, not a placeholder.
+      expect(String(reason).split(" ").length, `${rule}: ${String(reason)}`).toBeGreaterThanOrEqual(
+        8,
+      );
+    }
+  });
+});
+
+/** A stage's template, synthesized without bundling (for configuration checks only). */
+function unbundledTemplate(context: Record<string, unknown>): Template {
+  const dir = mkdtempSync(join(tmpdir(), "nearby-friends-cdk-config-"));
+  try {
+    const { stack: other } = synthStack({ ...context, "aws:cdk:bundling-stacks": [] }, dir);
+    return Template.fromStack(other);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The logical ids of the KMS keys a resource's properties refer to (by Ref or Fn::GetAtt). */
+function keysReferencedBy(all: Record<string, CfnResource>, r: CfnResource): string[] {
+  const ids = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === "object") {
+      const v = value as { Ref?: unknown; "Fn::GetAtt"?: unknown };
+      const target = typeof v.Ref === "string" ? v.Ref : asArray(v["Fn::GetAtt"] ?? [])[0];
+      if (typeof target === "string" && all[target]?.Type === "AWS::KMS::Key") ids.add(target);
+      Object.values(value).forEach(walk);
+    }
+  };
+  walk(r.Properties);
+  return [...ids];
+}
+
+describe("removal policies", () => {
+  // A policy that names a key grants its use; it is not encrypted with it.
+  const permissionTypes = /^AWS::(IAM|KMS)::/;
+  const policyOf = (r: CfnResource, attribute: "DeletionPolicy" | "UpdateReplacePolicy") =>
+    (r as CfnResource & { UpdateReplacePolicy?: string })[attribute] ?? "Delete";
+
+  const cases: [string, Record<string, unknown>, string][] = [
+    ["dev", { stage: "dev" }, "Delete"],
+    ["prod", { stage: "prod" }, "Retain"],
+  ];
+  it.each(cases)(
+    "keeps or destroys every encrypted resource together with its KMS key (%s)",
+    (_name, context, expected) => {
+      const all = unbundledTemplate(context).toJSON().Resources as Record<string, CfnResource>;
+      const pairs = Object.entries(all)
+        .filter(([, r]) => !permissionTypes.test(r.Type))
+        .flatMap(([id, r]) => keysReferencedBy(all, r).map((keyId) => [id, r, keyId] as const));
+      // The stream and the alarm topic at least: the walk must find what it is meant to check.
+      const types = pairs.map(([, r]) => r.Type);
+      expect(types).toContain("AWS::Kinesis::Stream");
+      expect(types).toContain("AWS::SNS::Topic");
+      for (const [id, r, keyId] of pairs) {
+        const key = all[keyId] as CfnResource;
+        for (const attribute of ["DeletionPolicy", "UpdateReplacePolicy"] as const) {
+          expect(policyOf(key, attribute), `${attribute} of ${keyId}, the key of ${id}`).toBe(
+            policyOf(r, attribute),
+          );
+        }
+      }
+      // The stream follows the stage's data setting.
+      const [, stream] =
+        Object.entries(all).find(([, r]) => r.Type === "AWS::Kinesis::Stream") ?? [];
+      expect(stream?.DeletionPolicy).toBe(expected);
+    },
+  );
 });
 
 describe("stage configuration", () => {

@@ -1,10 +1,12 @@
 // Test users on a deployed stack: signed up in the Cognito user pool, confirmed by an administrator
-// (which runs the post-confirmation trigger that creates the profile), signed in for an ID token.
+// (which runs the post-confirmation trigger that creates the profile), signed in by an administrator
+// (ADMIN_USER_PASSWORD_AUTH: the app client allows no plain-password flow to the public) for an
+// access token, the only kind both APIs accept.
 import { randomBytes } from "node:crypto";
 import {
   AdminConfirmSignUpCommand,
+  AdminInitiateAuthCommand,
   CognitoIdentityProviderClient,
-  InitiateAuthCommand,
   SignUpCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
 
@@ -38,14 +40,15 @@ export async function cognitoUser(
     new AdminConfirmSignUpCommand({ UserPoolId: pool.userPoolId, Username: email }),
   );
   const auth = await client.send(
-    new InitiateAuthCommand({
+    new AdminInitiateAuthCommand({
+      UserPoolId: pool.userPoolId,
       ClientId: pool.clientId,
-      AuthFlow: "USER_PASSWORD_AUTH",
+      AuthFlow: "ADMIN_USER_PASSWORD_AUTH",
       AuthParameters: { USERNAME: email, PASSWORD: password },
     }),
   );
-  const token = auth.AuthenticationResult?.IdToken;
-  if (!token) throw new Error("Cognito returned no ID token");
+  const token = auth.AuthenticationResult?.AccessToken;
+  if (!token) throw new Error("Cognito returned no access token");
   const payload = JSON.parse(
     Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"),
   ) as { sub: string };
