@@ -28,7 +28,8 @@ export interface LocationInput {
 export interface LocationResult {
   at: number;
   published: boolean;
-  /** The frame arrived after a newer one of the same connection: only presence was refreshed. */
+  /** The frame arrived after a newer one of the same connection (only presence was refreshed), or
+   * after its connection's $disconnect (nothing was stored). */
   stale: boolean;
 }
 
@@ -60,7 +61,7 @@ async function storeAndPublish(deps: LocationDeps, input: LocationInput): Promis
     minMoveM: deps.tunables.minMoveM,
     heartbeatMs: deps.tunables.heartbeatS * 1000,
   });
-  if (outcome.stale) return { at: outcome.at, published: false, stale: true };
+  if (outcome.gone || outcome.stale) return { at: outcome.at, published: false, stale: true };
   await deps.positions.indexCell(input.userId, write, outcome.prevCell);
   if (!outcome.publish) return { at: outcome.at, published: false, stale: false };
   try {

@@ -42,6 +42,12 @@ export interface PublishedMarker {
 export interface WriteOutcome {
   /** The frame arrived after a newer one of the same connection: nothing but presence was stored. */
   stale: boolean;
+  /**
+   * The frame's connection closed already ($disconnect ran before it, as API Gateway may run a
+   * connection's last frames and its $disconnect concurrently): nothing was stored, so a user who
+   * went offline does not come back online with a late frame.
+   */
+  gone: boolean;
   /** The stored (server) time of the position, strictly increasing per user. */
   at: number;
   publish: boolean;
@@ -79,7 +85,8 @@ export interface ConnectionRegistry {
    */
   open(userId: string, connectionId: string, connectedAt: number): Promise<ConnectRefusal | null>;
   /** (Re-)register a connection that is open already (`init`, after Redis lost it): no limit. */
-  add(userId: string, connectionId: string, connectedAt: number): Promise<void>;
+  /** Register an open connection (`init`); false when it closed already (nothing registered). */
+  add(userId: string, connectionId: string, connectedAt: number): Promise<boolean>;
   /** Forget a connection and what it followed; `offline` when it was the user's last one. */
   remove(userId: string, connectionId: string): Promise<{ offline: boolean }>;
   /** Forget a connection the Management API reported gone (closed without $disconnect). */

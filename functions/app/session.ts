@@ -1,7 +1,7 @@
 // Use cases of a WebSocket session: connect, disconnect, init (announce + snapshot + subscribe),
 // paging the snapshot, and following or unfollowing one friend.
 import type { Tunables } from "../config.ts";
-import { NotFriendsError, RateLimitedError } from "../domain/errors.ts";
+import { InvalidRequestError, NotFriendsError, RateLimitedError } from "../domain/errors.ts";
 import {
   CONNECT_WINDOW_MS,
   CONNECTS_PER_WINDOW,
@@ -85,7 +85,10 @@ export async function init(deps: SessionDeps, input: InitInput): Promise<InitRes
   const friendIds = await deps.friends.friendIds(input.userId);
   // `init` (re)registers the connection: after Redis lost its state, this is how a client's
   // session comes back (the frame gate told it to send `init`).
-  await deps.connections.add(input.userId, input.connectionId, deps.now());
+  if (!(await deps.connections.add(input.userId, input.connectionId, deps.now()))) {
+    // A late `init` of a closed connection ($disconnect ran first): nothing to set up.
+    throw new InvalidRequestError("this connection closed before its init was handled");
+  }
   const written = await recordLocation(deps, input);
   // A frame that arrived after a newer one of the same connection did not move the user: the
   // reply and the snapshot are of the position stored, not of the late frame's.

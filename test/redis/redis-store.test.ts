@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type RedisAdapters, redisAdapters } from "../../functions/adapters/redis/adapters.ts";
+import { CLOSED_CONNECTION_MEMORY_MS } from "../../functions/adapters/redis/keys.ts";
 import { RedisPushBudget } from "../../functions/adapters/redis/push-budget.ts";
 import { geohashEncode } from "../../functions/domain/geo.ts";
 
@@ -46,6 +47,7 @@ describe("writeLocation", () => {
     const first = await write(u, HOME, T0, 12);
     expect(first).toEqual({
       stale: false,
+      gone: false,
       at: T0,
       publish: true,
       prevCell: null,
@@ -181,6 +183,29 @@ describe("connections and subscriptions", () => {
     expect(await store.connections.remove(u, "c2")).toEqual({ offline: true });
     expect(await redis.exists(`loc:{${u}}`, `cx:{c2}`, `conns:{${u}}`)).toBe(0);
     expect(await redis.zscore(`geo:{${cell}}`, u)).toBeNull();
+  });
+
+  it("stores nothing from a frame or init that comes after its connection's $disconnect", async () => {
+    // API Gateway may run a connection's last frames and its $disconnect concurrently.
+    const u = uid("alice");
+    const c = uid("conn");
+    await store.connections.add(u, c, T0);
+    await write(u, HOME, T0, undefined, { clientTs: 1, connectionId: c });
+    expect(await store.connections.remove(u, c)).toEqual({ offline: true });
+    const late = await write(u, HOME, T0 + 1000, undefined, { clientTs: 2, connectionId: c });
+    expect(late).toMatchObject({ gone: true, publish: false });
+    expect(await redis.exists(`loc:{${u}}`)).toBe(0);
+    // A late init does not register the closed connection again.
+    expect(await store.connections.add(u, c, T0 + 1000)).toBe(false);
+    expect(await redis.exists(`conns:{${u}}`, `cx:{${c}}`)).toBe(0);
+    // Another connection of the same user is not affected, and the memory of closed ones expires.
+    const other = uid("conn");
+    expect(await store.connections.add(u, other, T0 + 2000)).toBe(true);
+    const fresh = await write(u, HOME, T0 + 2000, undefined, { clientTs: 3, connectionId: other });
+    expect(fresh).toMatchObject({ gone: false, publish: true });
+    const ttl = await redis.pttl(`closed:{${u}}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(CLOSED_CONNECTION_MEMORY_MS);
   });
 
   it("keeps each user's audience with its nearby flags, and cleans it up with the connection", async () => {

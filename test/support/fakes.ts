@@ -142,11 +142,25 @@ export class InMemoryPositions implements PositionStore {
   readonly cells = new Map<string, Set<string>>();
   readonly faults = new Faults<"write" | "indexCell" | "rollbackPublish" | "positions" | "erase">();
 
-  constructor(private readonly now: Clock) {}
+  constructor(
+    private readonly now: Clock,
+    /** Whether the connection closed already (`closed:{userId}`, read by the same script). */
+    private readonly closed: (userId: string, connectionId: string) => boolean = () => false,
+  ) {}
 
   async write(w: LocationWrite, policy: WritePolicy): Promise<WriteOutcome> {
     this.faults.check("write");
     const prev = this.live(w.userId);
+    if (w.connectionId !== undefined && this.closed(w.userId, w.connectionId)) {
+      return {
+        stale: false,
+        gone: true,
+        at: 0,
+        publish: false,
+        prevCell: null,
+        previousPublished: null,
+      };
+    }
     const expiresAt = this.now() + policy.ttlS * 1000;
     const decision = decideWrite(
       prev ?? null,
@@ -162,7 +176,14 @@ export class InMemoryPositions implements PositionStore {
     const prevCell = prev?.cell ?? null;
     if (decision.stale && prev) {
       prev.expiresAt = expiresAt;
-      return { stale: true, at: prev.at, publish: false, prevCell, previousPublished: null };
+      return {
+        stale: true,
+        gone: false,
+        at: prev.at,
+        publish: false,
+        prevCell,
+        previousPublished: null,
+      };
     }
     const { next } = decision;
     this.entries.set(w.userId, {
@@ -178,6 +199,7 @@ export class InMemoryPositions implements PositionStore {
     });
     return {
       stale: false,
+      gone: false,
       at: decision.at,
       publish: decision.publish,
       prevCell,
@@ -421,6 +443,8 @@ export class InMemoryAudience implements Audience {
 export class InMemoryConnections implements ConnectionRegistry {
   private readonly byUser = new Map<string, Set<string>>();
   private readonly userOf = new Map<string, string>();
+  /** `closed:{userId}`: connections removed (their late frames store nothing). */
+  private readonly closedOf = new Map<string, Set<string>>();
 
   constructor(
     private readonly deps: { audience: InMemoryAudience; positions: InMemoryPositions },
@@ -436,16 +460,26 @@ export class InMemoryConnections implements ConnectionRegistry {
     return null;
   }
 
-  async add(userId: string, connectionId: string, _connectedAt: number): Promise<void> {
+  async add(userId: string, connectionId: string, _connectedAt: number): Promise<boolean> {
+    if (this.closed(userId, connectionId)) return false;
     const set = this.byUser.get(userId) ?? new Set<string>();
     set.add(connectionId);
     this.byUser.set(userId, set);
     this.userOf.set(connectionId, userId);
+    return true;
+  }
+
+  /** Whether the connection closed (was removed) already. */
+  closed(userId: string, connectionId: string): boolean {
+    return this.closedOf.get(userId)?.has(connectionId) ?? false;
   }
 
   async remove(userId: string, connectionId: string): Promise<{ offline: boolean }> {
     const set = this.byUser.get(userId);
     set?.delete(connectionId);
+    const closed = this.closedOf.get(userId) ?? new Set<string>();
+    closed.add(connectionId);
+    this.closedOf.set(userId, closed);
     const offline = (set?.size ?? 0) === 0;
     if (offline) {
       this.byUser.delete(userId);
@@ -707,7 +741,9 @@ export function world(options: WorldOptions = {}) {
   const tunables: Tunables = { ...DEFAULT_TUNABLES, ...options.tunables };
   const telemetry = new RecordingTelemetry();
   const log = new RecordingLog();
-  const positions = new InMemoryPositions(now);
+  const positions: InMemoryPositions = new InMemoryPositions(now, (userId, connectionId) =>
+    connections.closed(userId, connectionId),
+  );
   const settingsCache = new InMemorySettingsCache();
   const users = new InMemoryUsers();
   const friendships = new InMemoryFriendships();

@@ -11,7 +11,7 @@ import {
 } from "../../domain/limits.ts";
 import type { RedisClient } from "./client.ts";
 import { countInWindowLua } from "./fixed-window.ts";
-import { CONNECTION_TTL_S, keys, subscriberField } from "./keys.ts";
+import { CLOSED_CONNECTION_MEMORY_MS, CONNECTION_TTL_S, keys, subscriberField } from "./keys.ts";
 
 // Redis' own clock, in ms: every Lambda's scripts agree on what has expired.
 const NOW_MS = `
@@ -39,22 +39,30 @@ return 0
 `;
 
 /**
- * Register a connection that is open already (no limit), keeping the expiry of an entry it has.
- * KEYS[1] conns:{userId}; ARGV connectionId, ttlMs.
+ * Register a connection that is open already (no limit), keeping the expiry of an entry it has;
+ * unless it closed already (a late `init`, run after the connection's $disconnect).
+ * KEYS[1] conns:{userId}, KEYS[2] closed:{userId}; ARGV connectionId, ttlMs. Returns 0
+ * (registered) or 1 (closed).
  */
 const ADD_CONNECTION_LUA = `${NOW_MS}
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 1 end
 redis.call('ZADD', KEYS[1], 'NX', now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 0
 `;
 
 /**
- * Remove a connection from its user's set (with the entries past their expiry); when none is left,
- * delete the user's position (the user is offline). KEYS[1] conns:{userId}, KEYS[2] loc:{userId};
- * ARGV connectionId. Returns {remaining, cellOfDeletedPosition}.
+ * Remove a connection from its user's set (with the entries past their expiry) and remember it as
+ * closed for a while (`closed:`, so that its frames still in flight store nothing); when none is
+ * left, delete the user's position (the user is offline). KEYS[1] conns:{userId}, KEYS[2]
+ * loc:{userId}, KEYS[3] closed:{userId}; ARGV connectionId, closedMemoryMs. Returns {remaining,
+ * cellOfDeletedPosition}.
  */
 const REMOVE_CONNECTION_LUA = `${NOW_MS}
 redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[3], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local remaining = redis.call('ZCARD', KEYS[1])
 if remaining > 0 then return {remaining, ''} end
@@ -74,11 +82,18 @@ declare module "ioredis" {
       connectsPerWindow: string,
       windowMs: string,
     ): Result<number, Context>;
-    nfAddConnection(connKey: string, connectionId: string, ttlMs: string): Result<number, Context>;
+    nfAddConnection(
+      connKey: string,
+      closedKey: string,
+      connectionId: string,
+      ttlMs: string,
+    ): Result<number, Context>;
     nfRemoveConnection(
       connKey: string,
       locKey: string,
+      closedKey: string,
       connectionId: string,
+      closedMemoryMs: string,
     ): Result<[number, string], Context>;
   }
 }
@@ -116,8 +131,8 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     redis.defineCommand("nfOpenConnection", { numberOfKeys: 2, lua: OPEN_CONNECTION_LUA });
-    redis.defineCommand("nfAddConnection", { numberOfKeys: 1, lua: ADD_CONNECTION_LUA });
-    redis.defineCommand("nfRemoveConnection", { numberOfKeys: 2, lua: REMOVE_CONNECTION_LUA });
+    redis.defineCommand("nfAddConnection", { numberOfKeys: 2, lua: ADD_CONNECTION_LUA });
+    redis.defineCommand("nfRemoveConnection", { numberOfKeys: 3, lua: REMOVE_CONNECTION_LUA });
   }
 
   async open(
@@ -141,15 +156,16 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
     return refusal;
   }
 
-  async add(userId: string, connectionId: string, connectedAt: number): Promise<void> {
-    await Promise.all([
-      this.redis.nfAddConnection(
-        keys.userConnections(userId),
-        connectionId,
-        String(this.limits.entryTtlMs),
-      ),
-      this.describe(userId, connectionId, connectedAt),
-    ]);
+  async add(userId: string, connectionId: string, connectedAt: number): Promise<boolean> {
+    const closed = await this.redis.nfAddConnection(
+      keys.userConnections(userId),
+      keys.closedConnections(userId),
+      connectionId,
+      String(this.limits.entryTtlMs),
+    );
+    if (closed === 1) return false;
+    await this.describe(userId, connectionId, connectedAt);
+    return true;
   }
 
   /** `cx:{connectionId}`: whose connection it is (the connection's own slot, so not in a script). */
@@ -171,7 +187,9 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
       this.redis.nfRemoveConnection(
         keys.userConnections(userId),
         keys.location(userId),
+        keys.closedConnections(userId),
         connectionId,
+        String(CLOSED_CONNECTION_MEMORY_MS),
       ),
       this.redis.smembers(follows),
     ]);

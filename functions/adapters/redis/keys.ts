@@ -5,6 +5,7 @@ export const keys = {
   location: (userId: string) => `loc:{${userId}}`,
   // A sorted set (connectionId → expiry); it replaced the `conn:` set, whose keys just expire.
   userConnections: (userId: string) => `conns:{${userId}}`,
+  closedConnections: (userId: string) => `closed:{${userId}}`,
   connectRate: (userId: string) => `crl:{${userId}}`,
   subscribers: (userId: string) => `subs:{${userId}}`,
   connection: (connectionId: string) => `cx:{${connectionId}}`,
@@ -35,3 +36,9 @@ export const num = (v: string | null | undefined): number | undefined => {
   const n = Number(v);
   return Number.isFinite(n) ? n : undefined;
 };
+
+/**
+ * How long a closed connection is remembered in `closed:{userId}`: longer than any frame of it can
+ * still be in flight (a handler's timeout), so a late `location` or `init` stores nothing.
+ */
+export const CLOSED_CONNECTION_MEMORY_MS = 5 * 60 * 1000;

@@ -14,14 +14,19 @@ import { keys, num } from "./keys.ts";
 
 /**
  * Store a position and decide whether to publish it, atomically over the user's own key.
- * KEYS[1] loc:{userId}; ARGV lat lon at acc cell ttlS minMoveM heartbeatMs clientTs connectionId
- * outOfOrderWindowMs. The rule is domain/movement.ts's (`decideWrite`), which a test keeps in step.
- * Returns {prevCell, publish, at, prevPubLat, prevPubLon, prevPubAt, stale}. `at` is made strictly
+ * KEYS[1] loc:{userId}, KEYS[2] closed:{userId} (the same slot); ARGV lat lon at acc cell ttlS
+ * minMoveM heartbeatMs clientTs connectionId outOfOrderWindowMs. The rule is domain/movement.ts's
+ * (`decideWrite`), which a test keeps in step. A frame of a connection that closed already (its
+ * $disconnect ran first and left it in `closed:`) stores nothing. Returns {prevCell, publish, at, prevPubLat,
+ * prevPubLon, prevPubAt, stale, gone}. `at` is made strictly
  * greater than the stored one so that a user's positions never go backwards in time. A frame of
  * the same connection with an older device time than the stored one (by at most 30 s: more is a
  * clock change, not reordering) arrived out of order: it only refreshes the presence.
  */
 const WRITE_LOCATION_LUA = `
+if ARGV[10] ~= '' and redis.call('ZSCORE', KEYS[2], ARGV[10]) then
+  return {'', 0, '0', '', '', '', 0, 1}
+end
 local key = KEYS[1]
 local lat = tonumber(ARGV[1])
 local lon = tonumber(ARGV[2])
@@ -32,7 +37,7 @@ local ts = tonumber(ARGV[9])
 local prevTs = tonumber(prev[6])
 if ts and prevTs and ARGV[10] ~= '' and prev[7] == ARGV[10] and ts < prevTs and prevTs - ts <= tonumber(ARGV[11]) then
   redis.call('EXPIRE', key, tonumber(ARGV[6]))
-  return {prev[1] or '', 0, prev[5], '', '', '', 1}
+  return {prev[1] or '', 0, prev[5], '', '', '', 1, 0}
 end
 if prevAt and at <= prevAt then at = prevAt + 1 end
 local atStr = string.format('%.0f', at)
@@ -57,7 +62,7 @@ if ARGV[4] ~= '' then redis.call('HSET', key, 'acc', ARGV[4]) else redis.call('H
 if ts and ARGV[10] ~= '' then redis.call('HSET', key, 'ts', ARGV[9], 'tsCx', ARGV[10]) else redis.call('HDEL', key, 'ts', 'tsCx') end
 if publish == 1 then redis.call('HSET', key, 'pubLat', ARGV[1], 'pubLon', ARGV[2], 'pubAt', atStr) end
 redis.call('EXPIRE', key, tonumber(ARGV[6]))
-return {prev[1] or '', publish, atStr, prev[2] or '', prev[3] or '', prev[4] or '', 0}
+return {prev[1] or '', publish, atStr, prev[2] or '', prev[3] or '', prev[4] or '', 0, 0}
 `;
 
 /** Compare-and-reset of the published marker: undo a publish whose PutRecord failed. */
@@ -71,11 +76,11 @@ end
 return 1
 `;
 
-type WriteResult = [string, number, string, string, string, string, number];
+type WriteResult = [string, number, string, string, string, string, number, number];
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    nfWriteLocation(key: string, ...args: string[]): Result<WriteResult, Context>;
+    nfWriteLocation(key: string, closed: string, ...args: string[]): Result<WriteResult, Context>;
     nfRollbackPublish(key: string, ...args: string[]): Result<number, Context>;
   }
 }
@@ -92,13 +97,14 @@ function toPosition(fields: (string | null)[] | undefined): StoredPosition | nul
 
 export class RedisPositionStore implements PositionStore {
   constructor(private readonly redis: RedisClient) {
-    redis.defineCommand("nfWriteLocation", { numberOfKeys: 1, lua: WRITE_LOCATION_LUA });
+    redis.defineCommand("nfWriteLocation", { numberOfKeys: 2, lua: WRITE_LOCATION_LUA });
     redis.defineCommand("nfRollbackPublish", { numberOfKeys: 1, lua: ROLLBACK_PUBLISH_LUA });
   }
 
   async write(w: LocationWrite, policy: WritePolicy): Promise<WriteOutcome> {
-    const [prevCell, publish, at, pLat, pLon, pAt, stale] = await this.redis.nfWriteLocation(
+    const [prevCell, publish, at, pLat, pLon, pAt, stale, gone] = await this.redis.nfWriteLocation(
       keys.location(w.userId),
+      keys.closedConnections(w.userId),
       String(w.lat),
       String(w.lon),
       String(w.at),
@@ -113,6 +119,7 @@ export class RedisPositionStore implements PositionStore {
     );
     return {
       stale: stale === 1,
+      gone: gone === 1,
       at: Number(at),
       publish: publish === 1,
       prevCell: prevCell === "" ? null : prevCell,

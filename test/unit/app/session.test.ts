@@ -341,6 +341,30 @@ describe("disconnect", () => {
     expect(w.audience.subscribersOf("bob")).toEqual([]);
   });
 
+  it("keeps the user offline when a location or init of the closed connection comes after it", async () => {
+    // Prepare: API Gateway ran the connection's $disconnect before its last frames.
+    const w = world();
+    await friendsAt(w, { bob: north(1000) });
+    await w.online("alice", "a1", HOME);
+    await disconnect(w.session, "alice", "a1");
+    const published = w.publisher.events.length;
+
+    // Act
+    const late = await recordLocation(w.session, {
+      userId: "alice",
+      connectionId: "a1",
+      ...north(200),
+    });
+    const lateInit = init(w.session, { userId: "alice", connectionId: "a1", ...north(200) });
+
+    // Assess
+    expect(late.published).toBe(false);
+    await expect(lateInit).rejects.toMatchObject({ code: "invalid_request" });
+    expect(w.positions.stored("alice")).toBeUndefined();
+    expect(w.publisher.events).toHaveLength(published);
+    expect(w.connections.of("alice")).toEqual([]);
+  });
+
   it("changes nothing for friends when another connection of the user stays open", async () => {
     // Prepare
     const w = world();
