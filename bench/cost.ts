@@ -93,7 +93,7 @@ function main(): void {
     renderEstimate(
       [
         `Nearby Friends, stage ${config.stage} (profile ${config.profile}): monthly estimate at ${PRICES_REGION} list prices as of ${PRICES_AS_OF} (lib/prices.ts), free tiers not deducted`,
-        `settings: ${count(config.natGateways, "NAT gateway")}, Lambda logs ${config.logFormat}${config.logFormat === "JSON" ? ` (system ${config.systemLogLevel})` : ""}, ${config.accessLogs} access logs, route metrics ${config.detailedMetrics ? "on" : "off"}, stream ${stream}, cache ${deployment.cacheNodes} × ${config.cacheNodeType}, history PITR ${config.historyPitr ? "on" : "off"}`,
+        `settings: ${count(config.natGateways, "NAT gateway")}, Lambda logs ${config.logFormat}${config.logFormat === "JSON" ? ` (system ${config.systemLogLevel})` : ""}, ${config.accessLogs} access logs${config.webSocketAccessLogs ? "" : " (HTTP only: WebSocket access logs need apiGatewayAccountRole)"}, route metrics ${config.detailedMetrics ? "on" : "off"}, stream ${stream}, cache ${deployment.cacheNodes} × ${config.cacheNodeType}, history PITR ${config.historyPitr ? "on" : "off"}`,
         `workload: ${describeWorkload(options.workload)}`,
       ],
       busy,

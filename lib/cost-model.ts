@@ -199,7 +199,10 @@ export function deploymentOf(config: StageConfig): Deployment {
     cacheNodes,
     logFormat: config.logFormat,
     systemLogLevel: config.systemLogLevel,
-    wsAccessLogBytes: accessLogLineBytes(WS_ACCESS_LOG_FIELDS[config.accessLogs]),
+    // The WebSocket stage logs only with API Gateway's account role (lib/config.ts).
+    wsAccessLogBytes: config.webSocketAccessLogs
+      ? accessLogLineBytes(WS_ACCESS_LOG_FIELDS[config.accessLogs])
+      : 0,
     httpAccessLogBytes: accessLogLineBytes(HTTP_ACCESS_LOG_FIELDS[config.accessLogs]),
     detailedMetrics: config.detailedMetrics,
     historyPitr: config.historyPitr,

@@ -585,7 +585,7 @@ describe("IAM", () => {
     "ws-ping": [SECRET],
     "stream-fanout": [SECRET, ...PUBLISH, SNAPSHOT, "execute-api:ManageConnections @connections"],
     "stream-history": ["dynamodb:BatchWriteItem location-history"],
-    "http-profile": ["dynamodb:GetItem users", "dynamodb:UpdateItem users"],
+    "http-profile": [SECRET, "dynamodb:GetItem users", "dynamodb:UpdateItem users"],
     "http-friends": [
       SECRET,
       "dynamodb:GetItem users",
