@@ -174,7 +174,12 @@ describe("what the settings change", () => {
     expect(lineOf(dev, "CloudWatch Logs", /platform lines \(text\)/).usd).toBeGreaterThan(50);
     expect(lineOf(prod, "CloudWatch Logs", /platform lines \(JSON at WARN\)/).usd).toBe(0);
     const ws = (e: Estimate) => lineOf(e, "CloudWatch Logs", /WebSocket access logs/).usd;
-    expect(ws(prod)).toBeLessThan(ws(dev) / 2);
+    // WebSocket access logs exist only with API Gateway's account role (off by default).
+    expect(ws(dev)).toBe(0);
+    const logged = (c: Record<string, unknown>) =>
+      estimateMonthly(deploymentOf(config({ ...c, webSocketAccessLogs: "true" })), load);
+    expect(ws(logged({}))).toBeGreaterThan(50);
+    expect(ws(logged({ profile: "prod" }))).toBeLessThan(ws(logged({})) / 2);
     const jsonInfo = estimateMonthly(
       deploymentOf(config({ logFormat: "JSON", systemLogLevel: "INFO" })),
       load,
