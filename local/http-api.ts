@@ -19,6 +19,8 @@ export interface HttpApiHandlers {
   /** Kill Redis and start an empty one on the same port (fault-injection tests). */
   restartRedis(downMs: number): Promise<void>;
   jwks: object;
+  /** Pages served beside the API (local/map-page.ts); resolves true when one answered. */
+  pages?: (req: IncomingMessage, url: URL, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface HttpApi {
@@ -114,6 +116,7 @@ export async function startHttpApi(
       return send(res, ok ? 200 : 503, { status: ok ? "ok" : "degraded", components });
     }
     if (!h) return error(res, 503, "unavailable", "the local stack is starting");
+    if (await h.pages?.(req, url, res)) return;
     const body = await readBody(req);
     if (body === null) return error(res, 413, "payload_too_large", "the body is over 1 MB");
 

@@ -13,6 +13,7 @@ import { type LocalChild, startChild } from "./child-process.ts";
 import { type EmulatorEndpoints, LOCAL_NAMES } from "./emulators.ts";
 import type { FunctionsRequest } from "./functions-process.ts";
 import { type HttpApiHandlers, startHttpApi } from "./http-api.ts";
+import { mapPages } from "./map-page.ts";
 import { freePorts, HOST } from "./ports.ts";
 import { startRedis } from "./redis-server.ts";
 import { createTokenIssuer } from "./token-issuer.ts";
@@ -232,6 +233,16 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       loseConnections: (userId) => ws.loseConnections(userId),
       health: () => componentHealth(redis.url, emulators.info, { consumers, functions }),
       restartRedis: (downMs) => redis.restart(downMs),
+      pages: mapPages({
+        wsPort: ws.port,
+        position: async (userId) =>
+          (await ask({ op: "position", userId })) as {
+            lat: number;
+            lon: number;
+            at: number;
+          } | null,
+        log,
+      }),
       issueToken: async (userId, displayName) => {
         await ask({ op: "create-user", userId, displayName: displayName ?? userId });
         return issuer.sign(userId);
