@@ -148,7 +148,8 @@ const TABLE: OptionTable<keyof typeof NUMBERS, "prefix" | "stack" | "http-url" |
   },
   footer: [
     "People walk (half of them), cycle or drive around groups of friends, stop now and then, go",
-    "offline and come back, and turn ghost mode on for a while, all through the client SDK.",
+    "offline and come back, and turn ghost mode on for a while, all through the client SDK; every",
+    "fifth shares only an approximate position with the first member of their group.",
     "Progress goes to stderr every 5 s; the last line on stdout is one JSON object with the figures.",
     "A stack started for the run logs to $TMPDIR/nf-simulate-stack-<pid>.log.",
   ],

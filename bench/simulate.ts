@@ -1,7 +1,7 @@
 // `npm run simulate`: people moving about a city, all through the client SDK (client/): users
 // `<prefix>-<n>` from POST /dev/token, friends in groups, one SDK session each that reports
 // positions along plausible paths (walking, cycling, driving; stops; absences; ghost spells through
-// PUT /me/settings), so that a person can open the live map as one of them. A progress line on
+// PUT /me/settings; every fifth shares only an approximate position with one friend), so that a person can open the live map as one of them. A progress line on
 // stderr every few seconds; one JSON line on stdout last. Shares its frame, population and stack
 // handling with `npm run load` (bench/engine/).
 import { availableParallelism, loadavg } from "node:os";
@@ -85,6 +85,7 @@ class SimRun extends ToolRun {
   setupMs = 0;
   setupProgress = "";
   friendships = 0;
+  approximateShares = 0;
   runStartedAt = 0;
   runEndedAt = 0;
   framesSent = 0;
@@ -184,6 +185,25 @@ class SimRun extends ToolRun {
       friendsProgress = `friendships=${done}/${total}`;
       this.setupProgress = `users=${created}/${users} ${friendsProgress}`;
     });
+    // Every fifth person shares only an approximate position with the first of their group.
+    const sharers = this.people.filter((p) => p.index % 5 === 4 && p.token !== null);
+    await pool(
+      sharers,
+      concurrency,
+      async (p) => {
+        const first = this.people[p.group * group];
+        if (first === undefined || first === p) return;
+        try {
+          await createHttpClient({ url: target.httpUrl, token: this.tokenOf(p) }).updateSettings({
+            friends: { [first.userId]: "approximate" },
+          });
+          this.approximateShares++;
+        } catch (err) {
+          this.setupErrors.add(`settings:${errorName(err)}`);
+        }
+      },
+      () => this.stopped,
+    );
     let connected = 0;
     await pool(
       this.people.filter((p) => p.token !== null),
@@ -351,6 +371,8 @@ class SimRun extends ToolRun {
         return;
       }
       case "ghost-off":
+        // The server publishes the current position again: latency counts from this call.
+        this.sentAt.set(positionKey(p.userId, p.agent.position), performance.now());
         this.settings(p, { sharing: "on", ghostUntil: null });
         return;
       default:
@@ -394,6 +416,7 @@ class SimRun extends ToolRun {
       prefix: this.opts.prefix,
       usersCreated: this.people.filter((p) => p.token !== null).length,
       friendships: this.friendships,
+      approximateShares: this.approximateShares,
       setupS: seconds(this.setupMs),
       connectedMin: this.connectedMin,
       updatesPerSecond: ran ? Math.round((this.locationsWhileRunning / runS) * 10) / 10 : 0,

@@ -247,7 +247,7 @@ class MapPage {
     this.map.setSelf(this.self, this.radiusM);
     const how =
       this.following === "server"
-        ? " (where the server has you: moves with your other device or the simulator)"
+        ? " (the server's: follows your other device or the simulator)"
         : this.following === "device"
           ? " (this device's location)"
           : " (click the map to move)";

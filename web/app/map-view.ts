@@ -34,7 +34,12 @@ export class MapView {
     element: HTMLElement,
     private readonly options: MapViewOptions,
   ) {
-    this.map = L.map(element, { zoomControl: true, attributionControl: true, worldCopyJump: true });
+    this.map = L.map(element, {
+      zoomControl: true,
+      attributionControl: true,
+      worldCopyJump: true,
+      zoomSnap: 0.25,
+    });
     this.map.attributionControl.setPrefix("Leaflet");
     if (options.tileUrl !== "") {
       L.tileLayer(options.tileUrl, {
@@ -150,6 +155,7 @@ export class MapView {
     this.friends.delete(userId);
     this.trails.get(userId)?.remove();
     this.trails.delete(userId);
+    this.changed();
   }
 
   /** Everyone in view: the user and their nearby friends. */
