@@ -4,24 +4,25 @@
 // updates per push, error frames, unexpected closes, and whether every friend ends up shown at
 // the final position. The last line on stdout is one JSON object with the figures.
 import { randomUUID } from "node:crypto";
-import { writeSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { availableParallelism, loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
-import { groupCentres, haversineM, type LatLon, pointNear, step } from "./load-geo.ts";
-import { decodeFrame, http, openSocket, pool, type Update } from "./load-net.ts";
-import { type LoadOptions, parseOptions, UsageError } from "./load-options.ts";
+import { groupCentres, haversineM, type LatLon, pointNear, step } from "./engine/geo.ts";
+import { decodeFrame, openSocket, pool, type Update } from "./engine/net.ts";
+import { befriendGroups, createUsers } from "./engine/population.ts";
 import {
-  existingStack,
-  logSize,
-  StackStartError,
-  stackLogErrors,
-  startChildStack,
-  type Target,
-} from "./load-stack.ts";
-import { Counter, summarise } from "./load-stats.ts";
+  logger,
+  main,
+  SHUTDOWN_MS,
+  SLACK_MS,
+  seconds,
+  sleep,
+  type Tool,
+  ToolRun,
+} from "./engine/runner.ts";
+import type { Target } from "./engine/stack.ts";
+import { Counter, summarise } from "./engine/stats.ts";
+import { type LoadOptions, parseOptions } from "./load-options.ts";
 import { prng } from "./prng.ts";
 
 /** Each group lives within this distance of its centre, so all its members are within 4 km. */
@@ -33,12 +34,7 @@ const GUARD_FRAMES = 10;
 const GUARD_WINDOW_MS = 1100;
 const INIT_TIMEOUT_MS = 10_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-const STACK_START_TIMEOUT_MS = 90_000;
 const PROGRESS_EVERY_MS = 2000;
-/** After setup, the run ends within duration + settle + this, shutdown included. */
-const SLACK_MS = 60_000;
-/** Of that slack, what the final check, closing the sockets and stopping the stack may use. */
-const SHUTDOWN_MS = 25_000;
 
 interface Shown {
   state: "nearby" | "away";
@@ -50,6 +46,7 @@ interface Shown {
 interface SimUser {
   index: number;
   userId: string;
+  displayName: string;
   token: string | null;
   group: number;
   centre: LatLon;
@@ -76,25 +73,14 @@ interface SimUser {
 
 type Phase = "start" | "setup" | "moving" | "settle" | "check" | "closing";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const positionKey = (userId: string, p: { lat: number; lon: number }) =>
   `${userId}|${p.lat}|${p.lon}`;
-const seconds = (ms: number) => Math.round(ms / 100) / 10;
-const log = (line: string) => process.stderr.write(`[load] ${line}\n`);
+const log = logger("load");
 
-class Aborted extends Error {
-  override readonly name = "Aborted";
-}
-
-class LoadRun {
+class LoadRun extends ToolRun {
   readonly rand: () => number;
   readonly users: SimUser[] = [];
   phase: Phase = "start";
-  stopped = false;
-  private readonly startedAt = performance.now();
-  private abortWith: ((err: Error) => void) | null = null;
-  private readonly abortedPromise: Promise<never>;
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
   // Positions sent, for matching pushes: key → send time and the frame that carried it.
@@ -141,37 +127,8 @@ class LoadRun {
   setupProgress = "";
 
   constructor(readonly opts: LoadOptions) {
+    super();
     this.rand = prng(opts.seed);
-    this.abortedPromise = new Promise<never>((_, reject) => {
-      this.abortWith = reject;
-    });
-    this.abortedPromise.catch(() => undefined);
-  }
-
-  /** Stop everything in flight: the running phase rejects with `reason`. */
-  abort(reason: string): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    this.abortWith?.(new Aborted(reason));
-  }
-
-  /** Run `work`, or reject when the run is aborted or `capMs` passes. */
-  async bounded<T>(work: Promise<T>, capMs: number, what: string): Promise<T> {
-    const timer = setTimeout(
-      () => this.abort(`${what} did not finish within ${seconds(capMs)} s`),
-      capMs,
-    );
-    try {
-      return await Promise.race([work, this.abortedPromise]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  elapsedS(): number {
-    return seconds(performance.now() - this.startedAt);
   }
 
   progress(): void {
@@ -210,6 +167,7 @@ class LoadRun {
       this.users.push({
         index: i,
         userId: `load-${runTag}-${i}`,
+        displayName: `Load ${i}`,
         token: null,
         group: g,
         centre,
@@ -228,50 +186,25 @@ class LoadRun {
       });
     }
 
-    // Users.
+    // Users, then friendships: every pair of a group, asked by one and accepted by the other.
+    const control = {
+      concurrency,
+      stopped: () => this.stopped,
+      errors: this.setupErrors,
+    };
     let created = 0;
-    await pool(
-      this.users,
-      concurrency,
-      async (u) => {
-        try {
-          const res = await http(target.httpUrl, "POST", "/dev/token", undefined, {
-            userId: u.userId,
-            displayName: `Load ${u.index}`,
-          });
-          const token = (res.body as { token?: unknown } | null)?.token;
-          if (res.status === 200 && typeof token === "string") u.token = token;
-          else this.setupErrors.add(`token:${res.status}`);
-        } catch {
-          this.setupErrors.add("token:network");
-        }
-        this.setupProgress = `users=${++created}/${users}`;
-      },
-      () => this.stopped,
-    );
+    await createUsers(target.httpUrl, this.users, control, (done) => {
+      created = done;
+      this.setupProgress = `users=${done}/${users}`;
+    });
     const t1 = performance.now();
-
-    // Friendships: every pair of a group, asked by one and accepted by the other.
-    const pairs: [SimUser, SimUser][] = [];
-    for (let g = 0; g < groups; g++) {
-      const members = this.users.filter((u) => u.group === g && u.token !== null);
-      for (let i = 0; i < members.length; i++)
-        for (let j = i + 1; j < members.length; j++) {
-          const a = members[i];
-          const b = members[j];
-          if (a && b) pairs.push([a, b]);
-        }
-    }
     let pairsDone = 0;
-    await pool(
-      pairs,
-      concurrency,
-      async ([a, b]) => {
-        if (await this.befriend(target.httpUrl, a, b)) this.friendships++;
-        this.setupProgress = `users=${created}/${users} friendships=${++pairsDone}/${pairs.length}`;
-      },
-      () => this.stopped,
-    );
+    let pairsTotal = 0;
+    this.friendships = await befriendGroups(target.httpUrl, this.users, control, (done, total) => {
+      pairsDone = done;
+      pairsTotal = total;
+      this.setupProgress = `users=${created}/${users} friendships=${done}/${total}`;
+    });
     const t2 = performance.now();
 
     // Connections: each user connects and sends `init`, as an app does on start.
@@ -281,7 +214,7 @@ class LoadRun {
       concurrency,
       async (u) => {
         await this.connectAndInit(target.wsUrl, u);
-        this.setupProgress = `users=${created}/${users} friendships=${pairsDone}/${pairs.length} connected=${++connected}/${users}`;
+        this.setupProgress = `users=${created}/${users} friendships=${pairsDone}/${pairsTotal} connected=${++connected}/${users}`;
       },
       () => this.stopped,
     );
@@ -294,24 +227,6 @@ class LoadRun {
     };
     this.setupPushes = this.pushes;
     this.setupUpdatesInPushes = this.updatesInPushes;
-  }
-
-  private async befriend(httpUrl: string, a: SimUser, b: SimUser): Promise<boolean> {
-    if (a.token === null || b.token === null) return false;
-    try {
-      const asked = await http(httpUrl, "POST", "/friends/requests", a.token, { userId: b.userId });
-      if (asked.status === 200) return true; // b had asked already: friends now
-      if (asked.status !== 201) {
-        this.setupErrors.add(`friendRequest:${asked.status}`);
-        return false;
-      }
-      const accepted = await http(httpUrl, "POST", `/friends/requests/${a.userId}/accept`, b.token);
-      if (accepted.status === 200) return true;
-      this.setupErrors.add(`accept:${accepted.status}`);
-    } catch {
-      this.setupErrors.add("friendRequest:network");
-    }
-    return false;
   }
 
   private async connectAndInit(wsUrl: string, u: SimUser): Promise<void> {
@@ -488,17 +403,6 @@ class LoadRun {
     this.loopDelay.disable();
   }
 
-  private schedule(fn: () => void, delayMs: number): void {
-    const t = setTimeout(
-      () => {
-        this.timers.delete(t);
-        fn();
-      },
-      Math.max(0, delayMs),
-    );
-    this.timers.add(t);
-  }
-
   /** 0 when the rate guard lets a frame go now, else how long until it does (ms). */
   private guardWaitMs(u: SimUser, now: number): number {
     while (u.recentSends.length > 0 && now - (u.recentSends[0] ?? now) >= GUARD_WINDOW_MS)
@@ -627,8 +531,7 @@ class LoadRun {
 
   async closeAll(): Promise<void> {
     this.phase = "closing";
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.clearTimers();
     const closes: Promise<void>[] = [];
     for (const u of this.users) {
       const ws = u.ws;
@@ -713,72 +616,18 @@ class LoadRun {
   }
 }
 
-async function main(): Promise<number> {
-  let opts: LoadOptions;
-  try {
-    opts = parseOptions(process.argv.slice(2), process.env);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-
-  const run = new LoadRun(opts);
-  let target: Target | null = null;
-  let interrupted: string | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    // A second signal does not wait for the clean shutdown (the exit hook still kills the stack).
-    if (interrupted !== null) process.exit(130);
-    interrupted = signal;
-    run.abort(`interrupted by ${signal}`);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  const progress = setInterval(() => run.progress(), PROGRESS_EVERY_MS);
-  // Every phase is bounded; this is the backstop for a shutdown that hangs. The exit hook of the
-  // child stack SIGKILLs its process group.
-  let hardCap: NodeJS.Timeout | null = null;
-  const armHardCap = (ms: number) => {
-    if (hardCap !== null) clearTimeout(hardCap);
-    hardCap = setTimeout(() => {
-      log(`hard cap of ${seconds(ms)} s reached: exiting`);
-      writeSync(1, `${JSON.stringify(run.report({ error: "hard cap reached" }))}\n`);
-      process.exit(1);
-    }, ms);
-    hardCap.unref();
-  };
-  armHardCap(STACK_START_TIMEOUT_MS + 15_000 + opts.setupTimeoutS * 1000 + SHUTDOWN_MS);
-
-  let error: string | null = null;
-  let stackLeftovers = 0;
-  let logMark = 0;
-  const loadavgStart = loadavg().map((x) => Math.round(x * 100) / 100);
-  try {
-    if (opts.httpUrl !== null && opts.wsUrl !== null) {
-      log(`target: ${opts.httpUrl} and ${opts.wsUrl} (already running)`);
-      target = await run.bounded(
-        existingStack(opts.httpUrl, opts.wsUrl),
-        STACK_START_TIMEOUT_MS,
-        "checking the stack",
-      );
-    } else {
-      const repoRoot = fileURLToPath(new URL("..", import.meta.url));
-      // One log per run: several load runs may share the machine.
-      const logPath = join(tmpdir(), `nf-load-stack-${process.pid}.log`);
-      log(`starting the local stack (its output: ${logPath})`);
-      target = await run.bounded(
-        startChildStack(repoRoot, logPath, STACK_START_TIMEOUT_MS, (count) => {
-          stackLeftovers = count;
-          log(`${count} processes spawned by the stack outlived it: terminating them`);
-        }),
-        STACK_START_TIMEOUT_MS + 15_000,
-        "starting the stack",
-      );
-      log(`stack ready: ${target.httpUrl} ${target.wsUrl}`);
-    }
-
+const load: Tool<LoadOptions, LoadRun> = {
+  name: "load",
+  parse: parseOptions,
+  create: (opts) => new LoadRun(opts),
+  target: async (opts) =>
+    opts.httpUrl !== null && opts.wsUrl !== null
+      ? { httpUrl: opts.httpUrl, wsUrl: opts.wsUrl }
+      : null,
+  setupTimeoutS: (opts) => opts.setupTimeoutS,
+  progressEveryMs: PROGRESS_EVERY_MS,
+  async phases(run: LoadRun, target: Target, armHardCap: (ms: number) => void): Promise<void> {
+    const opts = run.opts;
     await run.bounded(run.setup(target), opts.setupTimeoutS * 1000, "setup");
     log(
       `setup: ${run.users.filter((u) => u.token !== null).length} users, ${run.friendships} friendships, ` +
@@ -798,47 +647,7 @@ async function main(): Promise<number> {
       capMs,
       "moving and settling",
     );
-  } catch (err) {
-    error = err instanceof Error ? err.message : String(err);
-    log(`failed: ${error}`);
-    if (err instanceof StackStartError) process.stderr.write(`${err.detail}\n`);
-  } finally {
-    clearInterval(progress);
-    if (target?.logPath) logMark = logSize(target.logPath);
-    run.stopped = true;
-    await run.closeAll();
-    if (target !== null) {
-      if (target.logPath !== null) log("stopping the stack");
-      await target.stop();
-    }
-  }
-
-  const extra: Record<string, unknown> = {};
-  extra.loadavgStart = loadavgStart;
-  if (target?.logPath) {
-    extra.stackLeftovers = stackLeftovers;
-    const { load, shutdown } = stackLogErrors(target.logPath, logMark);
-    extra.stackLogErrors = load.length;
-    extra.stackLogErrorsAtShutdown = shutdown.length;
-    extra.stackLog = target.logPath;
-    for (const line of load.slice(0, 5)) log(`stack log: ${line.slice(0, 300)}`);
-    for (const line of shutdown.slice(0, 2)) log(`stack log (shutdown): ${line.slice(0, 300)}`);
-  }
-  if (error !== null) extra.error = error;
-  const result = run.report(extra);
-  await new Promise<void>((resolve) =>
-    process.stdout.write(`${JSON.stringify(result)}\n`, () => resolve()),
-  );
-  if (interrupted !== null) return 130;
-  return error === null ? 0 : 1;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(
-      `[load] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exit(1);
   },
-);
+};
+
+main(load);

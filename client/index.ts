@@ -3,7 +3,7 @@
 // browsers, React Native and Node 20+ (where `ws` supplies the WebSocket until Node 22).
 // The wire contract is docs/PROTOCOL.md; usage is in the README's "Client SDK" section.
 //
-//   const client = connect({ url: wsUrl, token: () => auth.idToken() });
+//   const client = connect({ url: wsUrl, token: () => auth.accessToken() });
 //   client.on("nearby", (friend) => map.show(friend));
 //   client.on("away", (friend) => map.hide(friend.userId));
 //   client.updateLocation({ lat, lon, accuracyM });

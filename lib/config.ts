@@ -78,6 +78,8 @@ export interface StageConfig {
   readonly sesFromEmail: string | undefined;
   /** The SES-verified domain of `sesFromEmail`, when the domain rather than the address is verified. */
   readonly sesVerifiedDomain: string | undefined;
+  /** Origins whose pages may call the HTTP API from a browser (CORS), e.g. the live map's. */
+  readonly webOrigins: readonly string[];
   readonly wsThrottle: Throttle;
   readonly httpThrottle: Throttle;
   readonly tunables: Tunables;
@@ -171,6 +173,32 @@ function contextBoolean(ctx: Context, key: string, fallback: boolean): boolean {
   throw new StageConfigError(`context ${key} must be true or false, got "${String(raw)}"`);
 }
 
+/** A comma-separated list of origins (`https://host[:port]`; `http://` for localhost only). */
+function contextOrigins(ctx: Context, key: string): string[] {
+  const raw = contextString(ctx, key);
+  if (raw === undefined) return [];
+  return raw.split(",").map((item) => {
+    const origin = item.trim();
+    let url: URL | null = null;
+    try {
+      url = new URL(origin);
+    } catch {
+      // reported below
+    }
+    const local = url?.hostname === "localhost" || url?.hostname === "127.0.0.1";
+    if (
+      url === null ||
+      url.origin !== origin ||
+      !(url.protocol === "https:" || (url.protocol === "http:" && local))
+    ) {
+      throw new StageConfigError(
+        `context ${key} must be comma-separated origins like https://map.example.com (http:// for localhost only), got "${origin}"`,
+      );
+    }
+    return origin;
+  });
+}
+
 function contextProfile(ctx: Context): ProfileName {
   const name = contextString(ctx, "profile") ?? DEFAULT_PROFILE;
   if (!isProfileName(name)) {
@@ -245,6 +273,7 @@ export function stageConfigFromContext(ctx: Context): StageConfig {
     ...apiGatewayLogging(ctx),
     alarmEmail: contextString(ctx, "alarmEmail"),
     ...sesSender(ctx),
+    webOrigins: contextOrigins(ctx, "webOrigins"),
     wsThrottle: {
       rateLimit: contextInteger(ctx, "wsRateLimit", 1000, 1),
       burstLimit: contextInteger(ctx, "wsBurstLimit", 2000, 1),

@@ -218,6 +218,7 @@ export class NearbyFriendsStack extends Stack {
       retainLogs: retainData,
       accessLogs: config.accessLogs,
       detailedMetrics: config.detailedMetrics,
+      corsOrigins: config.webOrigins,
     });
 
     const fanoutDlq = new DeadLetterQueue(this, "FanoutDlq", {

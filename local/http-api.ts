@@ -29,6 +29,8 @@ export interface HttpApiHandlers {
   /** The WebSocket gateway's counts (GET /dev/gateway). */
   gatewayStats(): unknown;
   jwks: object;
+  /** Pages served beside the API (local/map-page.ts); resolves true when one answered. */
+  pages?: (req: IncomingMessage, url: URL, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface HttpApi {
@@ -181,6 +183,7 @@ export async function startHttpApi(
       return send(res, ok ? 200 : 503, { status: ok ? "ok" : "degraded", components });
     }
     if (!h) return error(res, 503, "unavailable", "the local stack is starting");
+    if (await h.pages?.(req, url, res)) return;
     const body = await readBody(req);
     if (body === null) return gatewayReply(res, 413);
 

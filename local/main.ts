@@ -45,6 +45,7 @@ console.log(
     `Nearby Friends local stack ready in ${Math.round(performance.now() - started)} ms`,
     `  HTTP API   ${stack.httpUrl}   (GET /health, POST /dev/token)`,
     `  WebSocket  ${stack.wsUrl}/?token=<jwt>`,
+    `  Live map   ${stack.httpUrl}/map?as=<userId>   (npm run simulate: users sim-1, sim-2, …)`,
     `  Redis      ${stack.redisUrl}`,
     `  Processes  gateway ${stack.processes.gateway}, functions ${stack.processes.functions.join(" ")}, emulators ${stack.processes.emulators}, consumers ${stack.processes.consumers}`,
     "Ctrl+C to stop.",

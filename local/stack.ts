@@ -15,6 +15,7 @@ import { type EmulatorEndpoints, LOCAL_NAMES } from "./emulators.ts";
 import type { FunctionsRequest } from "./functions-process.ts";
 import { type GatewayOptions, gatewayOptionsFromEnv } from "./gateway-options.ts";
 import { type HttpApiHandlers, startHttpApi } from "./http-api.ts";
+import { mapPages } from "./map-page.ts";
 import { freePorts, HOST } from "./ports.ts";
 import { startRedis } from "./redis-server.ts";
 import { createTokenIssuer } from "./token-issuer.ts";
@@ -244,6 +245,16 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       health: () => componentHealth(redis.url, emulators.info, { consumers, functions }),
       restartRedis: (downMs) => redis.restart(downMs),
       deadLetters: () => consumers.request({ op: "dead-letters" } satisfies ConsumersRequest),
+      pages: mapPages({
+        wsPort: ws.port,
+        position: async (userId) =>
+          (await ask({ op: "position", userId })) as {
+            lat: number;
+            lon: number;
+            at: number;
+          } | null,
+        log,
+      }),
       issueToken: async (userId, displayName) => {
         await ask({ op: "create-user", userId, displayName: displayName ?? userId });
         return issuer.sign(userId);

@@ -1,6 +1,7 @@
 // Runs before `npm start` and `npm test`: installs what a fresh clone lacks. Dependencies with
-// `npm ci` when node_modules is missing or older than package-lock.json; redis-server through
-// apt-get where that is possible, otherwise a one-line message naming the package.
+// `npm ci` when node_modules is missing or older than package-lock.json; redis-server (and, for
+// `npm test`, chromium, which the browser tests drive) through apt-get where that is possible,
+// otherwise a one-line message naming the package.
 import { execSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -21,31 +22,39 @@ if (!existsSync(stamp) || readFileSync(stamp, "utf8") !== lockHash) {
 const onPath = (bin) =>
   (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, bin)));
 
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+const canApt = onPath("apt-get");
+
+/** apt-get install `pkg`; false when this machine cannot (not root, no apt) or it failed. */
+function aptInstall(pkg) {
+  if (!isRoot || !canApt) return false;
+  console.error(`ensure-deps: installing ${pkg} (apt-get install ${pkg})`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+  return (
+    spawnSync("apt-get", ["install", "-y", "-qq", pkg], { stdio: "inherit", env }).status === 0
+  );
+}
+
 if (
   !process.env.REDIS_SERVER_BIN &&
   !onPath("redis-server") &&
-  !existsSync("/usr/bin/redis-server")
+  !existsSync("/usr/bin/redis-server") &&
+  !aptInstall("redis-server")
 ) {
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-  const canApt = onPath("apt-get");
-  if (isRoot && canApt) {
-    console.error("ensure-deps: installing redis-server (apt-get install redis-server)");
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-    const r = spawnSync("apt-get", ["install", "-y", "-qq", "redis-server"], {
-      stdio: "inherit",
-      env,
-    });
-    if (r.status !== 0) {
-      console.error(
-        "ensure-deps: apt-get could not install redis-server; install the package redis-server",
-      );
-      process.exit(1);
-    }
-  } else {
-    console.error(
-      "ensure-deps: redis-server is missing: install the package redis-server (e.g. sudo apt-get install redis-server, brew install redis)",
-    );
-    process.exit(1);
-  }
+  console.error(
+    "ensure-deps: redis-server is missing: install the package redis-server (e.g. sudo apt-get install redis-server, brew install redis)",
+  );
+  process.exit(1);
 }
+
+// The browser tests fail (they do not skip) without it, naming the package.
+const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+if (
+  process.env.npm_lifecycle_event === "pretest" &&
+  !existsSync(chromium) &&
+  !aptInstall("chromium")
+)
+  console.error(
+    `ensure-deps: no Chromium at ${chromium}: install the package chromium for the browser tests`,
+  );

@@ -1,6 +1,7 @@
 // The HTTP API: every route of routes.ts behind a JWT authorizer that accepts this stage's Cognito
 // access tokens, on a throttled `$default` stage with access logs.
-import { HttpApi, HttpMethod, HttpStage } from "aws-cdk-lib/aws-apigatewayv2";
+import { Duration } from "aws-cdk-lib";
+import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
@@ -38,6 +39,11 @@ export interface HttpRoutesApiProps {
    * @default false
    */
   readonly detailedMetrics?: boolean;
+  /**
+   * Origins whose pages may call the API from a browser (CORS preflight answered by API Gateway).
+   * @default none: no CORS headers, browsers allow same-origin pages only
+   */
+  readonly corsOrigins?: readonly string[];
 }
 
 /** The access-log fields of each format (the cost estimate sizes a line from them). */
@@ -95,6 +101,22 @@ export class HttpRoutesApi extends Construct {
       description: "Nearby Friends HTTP API (PROTOCOL.md §3)",
       createDefaultStage: false,
       defaultAuthorizer: authorizer,
+      ...(props.corsOrigins?.length
+        ? {
+            corsPreflight: {
+              allowOrigins: [...props.corsOrigins],
+              allowMethods: [
+                CorsHttpMethod.GET,
+                CorsHttpMethod.PUT,
+                CorsHttpMethod.POST,
+                CorsHttpMethod.DELETE,
+              ],
+              allowHeaders: ["authorization", "content-type"],
+              exposeHeaders: ["retry-after"],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
     });
 
     // One integration per function, shared by the routes it serves.

@@ -1,4 +1,4 @@
-// Small statistics helpers of the load tool: percentiles and named counters.
+// Small statistics helpers of the load tool and the simulator: percentiles and named counters.
 
 export interface Summary {
   p50: number | null;

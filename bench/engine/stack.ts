@@ -1,5 +1,5 @@
-// The stack the load runs against: a local stack started as a child process (its own event loop,
-// so the load client does not slow it down), or one already running on 127.0.0.1.
+// The stack the load tool and the simulator run against: a local stack started as a child process
+// (its own event loop, so the tool does not slow it down), or one already running on 127.0.0.1.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, readdirSync, readFileSync, statSync, type WriteStream } from "node:fs";
 import { join } from "node:path";

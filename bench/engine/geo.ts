@@ -1,5 +1,5 @@
-// Where the simulated users are and how they walk: group centres far apart,
-// ~100 m steps that stay near the group's centre, and the protocol's haversine distance.
+// Geometry of the load tool and the simulator: the protocol's haversine distance, moves on a
+// local flat earth, points near a centre, group centres far apart, and the load's ~100 m steps.
 
 export interface LatLon {
   lat: number;

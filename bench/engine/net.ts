@@ -1,4 +1,4 @@
-// The load tool's network side: HTTP calls with retries, bounded concurrency, WebSocket
+// The network side of the load tool and the simulator: HTTP calls with retries, bounded concurrency, WebSocket
 // handshakes, and the decoding of server frames (network data is checked, never trusted).
 import WebSocket from "ws";
 
