@@ -2,7 +2,7 @@
 import { gatewayOptionsFromEnv } from "./gateway-options.ts";
 import { PortInUseError } from "./ports.ts";
 import { REDIS_MISSING } from "./redis-server.ts";
-import { type LocalStack, startLocalStack } from "./stack.ts";
+import { LOCAL_SHARDS, type LocalStack, startLocalStack } from "./stack.ts";
 
 function integer(name: string, fallback: number, min: number, max: number, what: string): number {
   const raw = process.env[name];
@@ -30,6 +30,7 @@ try {
     httpPort: port("HTTP_PORT", 4000),
     wsPort: port("WS_PORT", 4001),
     functionsProcesses: integer("FUNCTIONS_PROCESSES", 2, 1, 16, "a number of processes"),
+    shards: integer("STREAM_SHARDS", LOCAL_SHARDS, 1, 16, "a number of shards"),
   });
 } catch (err) {
   const message =
