@@ -34,7 +34,8 @@ export class FriendsModel {
 
   /**
    * Apply a `friends` push. A `nearby` update is applied only when its `at` is greater than any
-   * seen for that friend (repeats and updates older than a snapshot are ignored); `away` removes.
+   * seen for that friend (repeats and updates older than a snapshot are ignored); `away` removes,
+   * unless its `at` is older than the position shown (a late repeat), and counts as seen.
    */
   applyPush(updates: readonly FriendUpdate[]): ModelDiff[] {
     const diffs: ModelDiff[] = [];
@@ -46,6 +47,10 @@ export class FriendsModel {
         this.touched?.add(u.userId);
         diffs.push(this.put(positionOf(u)));
       } else if (u.state === "away") {
+        // An `away` older than the position shown is a late repeat: the friend came back since.
+        const seen = this.greatestAt.get(u.userId);
+        if (u.at !== undefined && seen !== undefined && u.at < seen) continue;
+        if (u.at !== undefined) this.greatestAt.set(u.userId, Math.max(seen ?? u.at, u.at));
         this.touched?.add(u.userId);
         const diff = this.remove(u.userId, "away");
         if (diff) diffs.push(diff);

@@ -105,7 +105,7 @@ export interface PongReply {
 
 export type FriendUpdate =
   | ({ state: "nearby" } & FriendPosition)
-  | { userId: string; state: "away" };
+  | { userId: string; state: "away"; at?: number };
 
 export interface FriendsPush {
   type: "friends";

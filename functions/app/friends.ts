@@ -116,12 +116,13 @@ export async function unfriend(deps: UnfriendDeps, me: string, other: string): P
     deps.audience.unlink(me, other),
     deps.audience.unlink(other, me),
   ]);
+  const at = deps.now();
   await Promise.all([
     ...mine.map((c) =>
-      deps.notifier.post(c, { type: "friends", updates: [{ userId: other, state: "away" }] }),
+      deps.notifier.post(c, { type: "friends", updates: [{ userId: other, state: "away", at }] }),
     ),
     ...theirs.map((c) =>
-      deps.notifier.post(c, { type: "friends", updates: [{ userId: me, state: "away" }] }),
+      deps.notifier.post(c, { type: "friends", updates: [{ userId: me, state: "away", at }] }),
     ),
   ]);
 }

@@ -27,7 +27,13 @@ export type FriendUpdate =
       at: number;
       precision: "precise" | "approximate";
     }
-  | { userId: string; state: "away" };
+  | {
+      userId: string;
+      state: "away";
+      /** The server time of what made the friend away: the position that left the radius or is
+       * hidden, or their going offline. */
+      at: number;
+    };
 
 /** A connection following a user: the connection's user, and whether the followed user is
  * currently reported nearby to it. */
@@ -135,9 +141,11 @@ export function planFanout(input: PlanInput): Plan {
       continue;
     }
 
+    // What made the mover away: this position (out of the radius, or hidden), or going offline.
+    const awayAt = position?.at ?? event.at;
     const away = (sub: Subscriber) => {
       const p = pushFor(sub);
-      p.updates.push({ userId: event.userId, state: "away" });
+      p.updates.push({ userId: event.userId, state: "away", at: awayAt });
       p.sequenceNumbers.push(sequenceNumber);
       p.nearbyRemove.push(event.userId);
     };

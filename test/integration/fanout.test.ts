@@ -63,7 +63,7 @@ describe("fan-out", () => {
     aliceWs.send({ action: "location", ...at(10_000) });
     await sleep(700);
     expect(updatesAbout(bobWs, alice.userId, mark)).toEqual([
-      { userId: alice.userId, state: "away" },
+      { userId: alice.userId, state: "away", at: expect.any(Number) },
     ]);
 
     mark = bobWs.frames.length;
@@ -169,10 +169,12 @@ describe("fan-out", () => {
     expect(updatesAbout(aliceWs, bob.userId, marks[0]).at(-1)).toEqual({
       userId: bob.userId,
       state: "away",
+      at: expect.any(Number),
     });
     expect(updatesAbout(bobWs, alice.userId, marks[1]).at(-1)).toEqual({
       userId: alice.userId,
       state: "away",
+      at: expect.any(Number),
     });
     const moved = [at(800).lat, at(-800).lat];
     const leaked = [

@@ -62,7 +62,7 @@ describe("privacy in the snapshot and the pushes", () => {
     aliceWs.send({ action: "location", ...at(1200) });
     await sleep(600);
     expect(updatesAbout(bobWs, alice.userId, mark)).toEqual([
-      { userId: alice.userId, state: "away" },
+      { userId: alice.userId, state: "away", at: expect.any(Number) },
     ]);
     const other = await sessions.connect(bob.token);
     expect((await other.request({ action: "init", ...at(0) })).friends).toEqual([]);

@@ -341,7 +341,11 @@ describe("locations, fan-out and history", () => {
 
     await aliceWs.close();
     const away = await bobWs.next(isPushAbout(alice.userId, "away"), 5000, mark);
-    expect(updateAbout(away, alice.userId)).toEqual({ userId: alice.userId, state: "away" });
+    expect(updateAbout(away, alice.userId)).toEqual({
+      userId: alice.userId,
+      state: "away",
+      at: expect.any(Number),
+    });
   });
 
   it("subscribes to friends only", async () => {

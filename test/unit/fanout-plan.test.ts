@@ -144,7 +144,7 @@ describe("planFanout", () => {
 
     const gone = planFanout({ ...w(["alice"]), records: [position("alice", north(8600))] });
     expect(gone.pushes[0]).toMatchObject({
-      updates: [{ userId: "alice", state: "away" }],
+      updates: [{ userId: "alice", state: "away", at: expect.any(Number) }],
       nearbyRemove: ["alice"],
     });
     const silent = planFanout({ ...w([]), records: [position("alice", north(8600))] });
@@ -259,8 +259,26 @@ describe("planFanout", () => {
     expect(plan.pushes).toEqual([
       expect.objectContaining({
         connectionId: "b1",
-        updates: [{ userId: "alice", state: "away" }],
+        updates: [{ userId: "alice", state: "away", at: expect.any(Number) }],
       }),
+    ]);
+  });
+
+  it("stamps each away with the time of what caused it: going offline, or the position that left", () => {
+    const left = north(20_000);
+    const w = world({
+      subs: { alice: ["b1"], dave: ["b1"] },
+      conns: { b1: { userId: "bob", nearby: ["alice", "dave"] } },
+      positions: { bob: HOME },
+      published: { dave: { ...left, at: NOW + 7 } },
+    });
+    const plan = planFanout({
+      ...w,
+      records: [offline("alice", NOW + 5), position("dave", left, NOW + 7)],
+    });
+    expect(plan.pushes[0]?.updates).toEqual([
+      { userId: "alice", state: "away", at: NOW + 5 },
+      { userId: "dave", state: "away", at: NOW + 7 },
     ]);
   });
 
@@ -287,7 +305,7 @@ describe("planFanout", () => {
       visibility: (_mover, viewer) => (viewer === "bob" ? "hidden" : "approximate"),
     });
     const [toBob, toCarol] = plan.pushes;
-    expect(toBob?.updates).toEqual([{ userId: "alice", state: "away" }]);
+    expect(toBob?.updates).toEqual([{ userId: "alice", state: "away", at: expect.any(Number) }]);
     const shown = toCarol?.updates[0];
     expect(shown).toMatchObject({ state: "nearby", precision: "approximate" });
     if (shown?.state !== "nearby") throw new Error("expected a nearby update");

@@ -185,7 +185,9 @@ describe("fanOut", () => {
     await w.deliver();
 
     // Assess
-    expect(w.notifier.updatesTo("bob-1")).toEqual([{ userId: "alice", state: "away" }]);
+    expect(w.notifier.updatesTo("bob-1")).toEqual([
+      { userId: "alice", state: "away", at: expect.any(Number) },
+    ]);
     expect(w.audience.nearbyFlag("alice", { connectionId: "bob-1", userId: "bob" })).toBe(false);
   });
 
@@ -260,7 +262,10 @@ describe("fanOut", () => {
     expect(w.notifier.posts).toEqual([
       {
         connectionId: "a1",
-        frame: { type: "friends", updates: [{ userId: "bob", state: "away" }] },
+        frame: {
+          type: "friends",
+          updates: [{ userId: "bob", state: "away", at: expect.any(Number) }],
+        },
       },
     ]);
     expect(w.audience.nearbyFlag("bob", { connectionId: "a1", userId: "alice" })).toBe(false);

@@ -214,11 +214,17 @@ describe("unfriend", () => {
       expect.arrayContaining([
         {
           connectionId: "a1",
-          frame: { type: "friends", updates: [{ userId: "bob", state: "away" }] },
+          frame: {
+            type: "friends",
+            updates: [{ userId: "bob", state: "away", at: expect.any(Number) }],
+          },
         },
         {
           connectionId: "b1",
-          frame: { type: "friends", updates: [{ userId: "alice", state: "away" }] },
+          frame: {
+            type: "friends",
+            updates: [{ userId: "alice", state: "away", at: expect.any(Number) }],
+          },
         },
       ]),
     );

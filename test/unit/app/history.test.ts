@@ -175,7 +175,9 @@ describe("eraseHistory", () => {
     await w.deliver();
 
     // Assess
-    expect(w.notifier.updatesTo("b1")).toEqual([{ userId: "alice", state: "away" }]);
+    expect(w.notifier.updatesTo("b1")).toEqual([
+      { userId: "alice", state: "away", at: expect.any(Number) },
+    ]);
     expect(w.audience.followedBy("a1")).toEqual(["bob"]);
   });
 });

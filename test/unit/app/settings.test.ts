@@ -72,7 +72,7 @@ describe("updateSettings", () => {
 
     // Assess
     expect(w.notifier.updatesTo("b1")).toEqual([
-      { userId: "alice", state: "away" },
+      { userId: "alice", state: "away", at: expect.any(Number) },
       {
         userId: "alice",
         state: "nearby",

@@ -49,6 +49,24 @@ describe("FriendsModel pushes", () => {
     expect(model.friends.has("bob")).toBe(true);
   });
 
+  it("ignores a late away older than the position shown, and a nearby older than an away", () => {
+    const model = new FriendsModel();
+    model.applyPush([nearby("bob", 10)]);
+    model.applyPush([{ state: "away", userId: "bob", at: 20 }]);
+    model.applyPush([nearby("bob", 30)]);
+
+    // A repeat of the away at 20, delivered after bob came back at 30.
+    const lateAway = model.applyPush([{ state: "away", userId: "bob", at: 20 }]);
+    expect(lateAway).toEqual([]);
+    expect(model.friends.get("bob")?.at).toBe(30);
+
+    // An away at 40, then a nearby from before it (at 35), delivered late.
+    model.applyPush([{ state: "away", userId: "bob", at: 40 }]);
+    const lateNearby = model.applyPush([nearby("bob", 35)]);
+    expect(lateNearby).toEqual([]);
+    expect(model.friends.has("bob")).toBe(false);
+  });
+
   it("ignores away about a friend it does not show", () => {
     expect(new FriendsModel().applyPush([away("bob")])).toEqual([]);
   });
