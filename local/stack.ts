@@ -125,11 +125,18 @@ function roundRobin(
 ): (request: FunctionsRequest) => Promise<unknown> {
   let next = 0;
   return (request) => {
-    const target = processes[next++ % processes.length];
-    if (!target) throw new Error("no functions process");
-    return target.request(request);
+    // A process that died is skipped until its replacement is in the list (as Lambda starts a new
+    // execution environment after one crashed).
+    for (let tried = 0; tried < processes.length; tried++) {
+      const target = processes[next++ % processes.length];
+      if (target?.alive()) return target.request(request);
+    }
+    return Promise.reject(new Error("no functions process is running"));
   };
 }
+
+/** How often the stack looks for a functions process that died, to start another in its place. */
+const FUNCTIONS_CHECK_MS = 500;
 
 /** An entry's handler as the gateway sees it: an invocation in a functions' process. */
 const invoker =
@@ -232,6 +239,36 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     const consumers = await consumersStarting;
     const functions = await Promise.all(functionsStarting);
     const ask = roundRobin(functions);
+    // A functions process that dies (a crash, the OOM killer) is replaced, one start at a time.
+    let replacing = false;
+    let stopping = false;
+    const supervisor = setInterval(() => {
+      const dead = functions.findIndex((f) => !f.alive());
+      if (stopping || replacing || dead < 0) return;
+      replacing = true;
+      const name = `functions-${dead + 1}`;
+      log(`starting a new ${name} process in place of the one that exited`);
+      const starting = startChild<unknown>({
+        name,
+        entry: CHILD_ENTRY.functions,
+        env: process.env,
+        log,
+      });
+      stops.functions.push(stopWhenStarted(starting));
+      starting
+        .then((child) => {
+          functions[dead] = child;
+        })
+        .catch((err: unknown) => log(`${name} could not be restarted`, { error: String(err) }))
+        .finally(() => {
+          replacing = false;
+        });
+    }, FUNCTIONS_CHECK_MS);
+    supervisor.unref();
+    stops.entryPoints.unshift(async () => {
+      stopping = true;
+      clearInterval(supervisor);
+    });
 
     const wsRoutes: GatewayHandlers["routes"] = {};
     for (const [routeKey, entry] of Object.entries(WS_ROUTES))
@@ -276,7 +313,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         gateway: process.pid,
         emulators: emulators.pid,
         consumers: consumers.pid,
-        functions: functions.map((f) => f.pid),
+        get functions() {
+          return functions.map((f) => f.pid);
+        },
       },
       signToken: (userId, ttlS) => issuer.sign(userId, ttlS),
       stop: stopAll,
