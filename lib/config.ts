@@ -12,18 +12,15 @@ import {
 } from "../functions/config.ts";
 import {
   ACCESS_LOGS,
-  type AccessLogs,
   APP_LOG_LEVELS,
-  type AppLogLevel,
   DEFAULT_PROFILE,
   isProfileName,
   LOG_FORMATS,
-  type LogFormat,
   PROFILE_NAMES,
   PROFILES,
   type ProfileName,
+  type ProfileSettings,
   SYSTEM_LOG_LEVELS,
-  type SystemLogLevel,
 } from "./profiles.ts";
 
 export type { Tunables } from "../functions/config.ts";
@@ -36,7 +33,8 @@ export interface Throttle {
   readonly burstLimit: number;
 }
 
-export interface StageConfig {
+/** A stage's settings: the profile's (each overridable by the context key of its name), and the rest. */
+export interface StageConfig extends ProfileSettings {
   readonly stage: string;
   /** The profile whose values fill the settings no context value sets. */
   readonly profile: ProfileName;
@@ -44,19 +42,6 @@ export interface StageConfig {
   readonly namePrefix: string;
   /** `dev` stages may be destroyed with their data; every other stage retains it. */
   readonly retainData: boolean;
-  readonly natGateways: number;
-  /** Lambda's log format: `Text`, or `JSON` with log-level filtering. */
-  readonly logFormat: LogFormat;
-  /** Powertools' level, and Lambda's application log level with JSON logs. */
-  readonly logLevel: AppLogLevel;
-  /** Lambda's platform lines (START/REPORT); applied with JSON logs only. */
-  readonly systemLogLevel: SystemLogLevel;
-  /** The API stages' access-log format. */
-  readonly accessLogs: AccessLogs;
-  /** API Gateway per-route (detailed) metrics. */
-  readonly detailedMetrics: boolean;
-  /** Point-in-time recovery of the history table (its items expire after the retention). */
-  readonly historyPitr: boolean;
   /** Provisioned shard count; undefined means on-demand capacity. */
   readonly shards: number | undefined;
   readonly parallelizationFactor: number;
