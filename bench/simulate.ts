@@ -371,6 +371,9 @@ class SimRun extends ToolRun {
     this.rand = prng((this.opts.seed + 0x9e3779b9) >>> 0);
     const before = { frames: this.framesSent, locations: this.locationsSent };
     this.sessionSeconds = 0;
+    // The rates of the summary are the last run's (with `--cadence compare`, the one with it on).
+    this.locationsWhileRunning = 0;
+    this.pushesWhileRunning = 0;
     const periodMs = 1000 / this.opts.hz;
     const durationMs = this.opts.minutes * 60_000;
     this.t0 = performance.now();
