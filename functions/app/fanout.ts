@@ -14,7 +14,11 @@ import {
   type SharedPush,
   type StreamRecord,
 } from "../domain/fanout-plan.ts";
-import { hiddenFromViewers } from "../domain/share-links.ts";
+import {
+  hiddenFromViewers,
+  NEW_VIEWER_GRACE_MS,
+  NEW_VIEWER_RETRY_MS,
+} from "../domain/share-links.ts";
 import type { Settings } from "../domain/settings.ts";
 import { visibilityUnder } from "../domain/visibility.ts";
 import type {
@@ -111,7 +115,7 @@ export async function fanOut(
     ...plan.shared.map((shared) => ({ shared })),
   ];
   const allResults = await postWithinBudget(deps, outgoing, (item) => {
-    if ("shared" in item) return deps.notifier.post(item.shared.connectionId, item.shared.frame);
+    if ("shared" in item) return postToViewer(deps, item.shared);
     const push = item.friends;
     for (const s of push.sequenceNumbers) {
       const at = atOf.get(s);
@@ -175,6 +179,22 @@ export async function fanOut(
     posts: outgoing.length,
     gone: gone.length + goneViewers.length,
   };
+}
+
+/**
+ * A push to a share-link viewer. A viewer's first frame is published during its handshake, so it
+ * may reach the gateway before the connection is open there: "gone" from a viewer younger than
+ * NEW_VIEWER_GRACE_MS is retried a few times before the viewer counts as gone.
+ */
+async function postToViewer(
+  deps: Pick<FanoutDeps, "notifier" | "now" | "sleep">,
+  push: SharedPush,
+): Promise<PostResult> {
+  for (;;) {
+    const result = await deps.notifier.post(push.connectionId, push.frame);
+    if (result !== "gone" || deps.now() - push.connectedAt >= NEW_VIEWER_GRACE_MS) return result;
+    await deps.sleep(NEW_VIEWER_RETRY_MS);
+  }
 }
 
 /**

@@ -169,6 +169,7 @@ export async function connectViewer(
     linkId: viewer.linkId,
     precision: viewer.precision,
     expiresAt: viewer.expiresAt,
+    connectedAt: deps.now(),
   };
   if (!(await deps.viewers.add(viewer.sharedUserId, entry, MAX_VIEWERS_PER_LINK))) {
     throw new RateLimitedError(

@@ -63,6 +63,8 @@ export interface SharedPush {
   connectionId: string;
   /** The user it is about (their `sview:` entry is removed if the connection is gone). */
   sharedUserId: string;
+  /** When the viewer joined (a young one that looks gone is retried: NEW_VIEWER_GRACE_MS). */
+  connectedAt: number;
   frame: SharedFrame;
   sequenceNumber: string;
 }
@@ -170,6 +172,7 @@ export function planFanout(input: PlanInput): Plan {
         shared.push({
           connectionId: viewer.connectionId,
           sharedUserId: event.userId,
+          connectedAt: viewer.connectedAt,
           frame: sharedFrame({
             userId: event.userId,
             displayName,

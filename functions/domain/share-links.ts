@@ -86,7 +86,16 @@ export interface ShareViewer {
   linkId: string;
   precision: SharePrecision;
   expiresAt: number;
+  /** When the viewer's handshake registered it (a push may reach it a moment before it opens). */
+  connectedAt: number;
 }
+
+/**
+ * A viewer's first frame is published during its handshake and may reach the gateway before the
+ * connection is open there (it then answers "gone"): a viewer this young is retried, not dropped.
+ */
+export const NEW_VIEWER_GRACE_MS = 3000;
+export const NEW_VIEWER_RETRY_MS = 200;
 
 /**
  * Whether a shared user hides from every link's viewers: ghost mode, or sharing turned off (for

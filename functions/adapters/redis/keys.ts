@@ -47,18 +47,18 @@ export const num = (v: string | null | undefined): number | undefined => {
  */
 export const CLOSED_CONNECTION_MEMORY_MS = 5 * 60 * 1000;
 
-/** A field's value in `sview:{userId}`: "<linkId> <precision> <expiresAt>" (no part holds a space). */
-export const shareViewerValue = (v: {
-  linkId: string;
-  precision: string;
-  expiresAt: number;
-}): string => `${v.linkId} ${v.precision} ${v.expiresAt}`;
+/**
+ * A field's value in `sview:{userId}`: "<linkId> <precision> <expiresAt> <connectedAt>" (no part
+ * holds a space).
+ */
+export const shareViewerValue = (v: Omit<ShareViewer, "connectionId">): string =>
+  `${v.linkId} ${v.precision} ${v.expiresAt} ${v.connectedAt}`;
 
 /** A viewer of `sview:{userId}`, or null for a value this version cannot read. */
 export function parseShareViewer(connectionId: string, value: string): ShareViewer | null {
-  const [linkId, precision, expiresAt] = value.split(" ");
+  const [linkId, precision, expiresAt, connectedAt] = value.split(" ");
   const expires = num(expiresAt);
   if (!linkId || expires === undefined) return null;
   if (precision !== "precise" && precision !== "approximate") return null;
-  return { connectionId, linkId, precision, expiresAt: expires };
+  return { connectionId, linkId, precision, expiresAt: expires, connectedAt: num(connectedAt) ?? 0 };
 }
