@@ -1,10 +1,6 @@
 // HTTP API: the caller's live share links (POST /share-links, GET /share-links,
 // DELETE /share-links/{id}).
-import {
-  createShareLink,
-  listShareLinks,
-  revokeShareLink,
-} from "./app/share-links.ts";
+import { createShareLink, listShareLinks, revokeShareLink } from "./app/share-links.ts";
 import { shareLinkCreateSchema } from "./domain/share-links.ts";
 import { httpApi, json, parseBody } from "./middleware/http.ts";
 import { requestGate, shareLinksWiring, shareMinExpiresS } from "./wiring.ts";

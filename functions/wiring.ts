@@ -1,12 +1,13 @@
 // Production wiring: builds each adapter once per process from the environment, and the
 // dependencies of each group of use cases. Entries call what they need at module scope, so a
 // missing variable fails the cold start with its name.
+
+import { randomBytes } from "node:crypto";
 import {
   sharedDocumentClient,
   sharedKinesisClient,
   sharedManagementClient,
 } from "./adapters/aws-clients.ts";
-import { randomBytes } from "node:crypto";
 import { ManagementApiCloser, ManagementApiNotifier } from "./adapters/connection-notifier.ts";
 import { FriendshipsRepo, HistoryRepo, UsersRepo } from "./adapters/dynamo-repos.ts";
 import { KinesisPublisher } from "./adapters/kinesis-publisher.ts";
@@ -159,7 +160,10 @@ export const shareExpiry = once((): ShareExpiryScheduler => {
   if (mode !== "timer")
     throw new ConfigError(`environment variable ${ENV.shareExpiry} must be stream or timer`);
   const end = shareEndWiring();
-  return new TimerExpiry(async (link) => endShareLink(await end(), link.userId, link.linkId), logger);
+  return new TimerExpiry(
+    async (link) => endShareLink(await end(), link.userId, link.linkId),
+    logger,
+  );
 });
 
 /**

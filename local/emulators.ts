@@ -8,8 +8,8 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import dynalite from "dynalite";
-import { SHARE_LINKS_TOKEN_INDEX } from "../functions/adapters/share-links-repo.ts";
 import kinesalite from "kinesalite";
+import { SHARE_LINKS_TOKEN_INDEX } from "../functions/adapters/share-links-repo.ts";
 import { closeServer, HOST, listen } from "./ports.ts";
 
 export const LOCAL_NAMES = {

@@ -2,7 +2,8 @@
 // live in MAX_ACTIVE_LINKS_PER_USER numbered slots of the user's partition (`userId`, `slot`), so
 // the cap is one conditional write (a slot is free when empty or its link expired) without a
 // transaction; the `byTokenHash` index finds a link from its token at the handshake, confirmed
-// by a consistent read of the slot. `expiresAtS` is the table's TTL attribute.
+// by a consistent read of the slot. `expiresAtS` is the table's TTL attribute; the table's stream
+// starts the expiry workflow of every link written (lib/constructs/share-expiry.ts).
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -17,7 +18,10 @@ export const SHARE_LINKS_TOKEN_INDEX = "byTokenHash";
 
 interface Item extends ShareLink {
   slot: number;
+  /** The table's TTL attribute (epoch seconds). */
   expiresAtS: number;
+  /** What the expiry workflow waits until (ISO 8601, as Step Functions' Wait state takes it). */
+  expiresAtIso: string;
 }
 
 const isConditionFailure = (err: unknown): boolean =>
@@ -64,7 +68,12 @@ export class ShareLinksRepo implements ShareLinkRepository {
       );
       const slot = Array.from({ length: maxActive }, (_, i) => i).find((i) => !taken.has(i));
       if (slot === undefined) return false;
-      const item: Item = { ...link, slot, expiresAtS: Math.ceil(link.expiresAt / 1000) };
+      const item: Item = {
+        ...link,
+        slot,
+        expiresAtS: Math.ceil(link.expiresAt / 1000),
+        expiresAtIso: new Date(link.expiresAt).toISOString(),
+      };
       try {
         await this.db.send(
           new PutCommand({

@@ -14,12 +14,12 @@ import {
   type SharedPush,
   type StreamRecord,
 } from "../domain/fanout-plan.ts";
+import type { Settings } from "../domain/settings.ts";
 import {
   hiddenFromViewers,
   NEW_VIEWER_GRACE_MS,
   NEW_VIEWER_RETRY_MS,
 } from "../domain/share-links.ts";
-import type { Settings } from "../domain/settings.ts";
 import { visibilityUnder } from "../domain/visibility.ts";
 import type {
   Audience,

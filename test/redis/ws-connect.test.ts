@@ -43,6 +43,7 @@ beforeAll(async () => {
     REDIS_URL: inject("redisUrl"),
     LOCATION_STREAM: "location-events-test",
     USERS_TABLE: "Users-test",
+    SHARE_LINKS_TABLE: "ShareLinks-test",
     FRIENDSHIPS_TABLE: "Friendships-test",
   });
   kinesis.on(PutRecordCommand).resolves({});

@@ -34,24 +34,24 @@ import type {
   WritePolicy,
 } from "../../functions/app/ports.ts";
 import { connect, init, type SessionDeps } from "../../functions/app/session.ts";
+import type { UpdateSettingsDeps } from "../../functions/app/settings.ts";
 import type {
   EndLinkDeps,
   ShareLinksDeps,
   ViewerConnectDeps,
 } from "../../functions/app/share-links.ts";
-import type { UpdateSettingsDeps } from "../../functions/app/settings.ts";
 import { DEFAULT_TUNABLES, type Tunables } from "../../functions/config.ts";
 import type { LocationEvent } from "../../functions/domain/events.ts";
 import type { FriendUpdate, StreamRecord, Subscriber } from "../../functions/domain/fanout-plan.ts";
 import type { LatLon } from "../../functions/domain/geo.ts";
 import { MAX_CONNECTIONS_PER_USER } from "../../functions/domain/limits.ts";
 import { decideWrite, type PublishedPosition } from "../../functions/domain/movement.ts";
-import type { ShareLink, ShareViewer } from "../../functions/domain/share-links.ts";
 import {
   DEFAULT_SETTINGS,
   normalizeSettings,
   type Settings,
 } from "../../functions/domain/settings.ts";
+import type { ShareLink, ShareViewer } from "../../functions/domain/share-links.ts";
 import { RecordingLog, RecordingTelemetry } from "./observability.ts";
 
 /** 2025-11-22T00:06:40Z: the time every world starts at unless told otherwise. */

@@ -6,8 +6,8 @@
 import type { Result } from "ioredis";
 import type { Audience, FlagChange, MoverAudience } from "../../app/ports.ts";
 import type { Subscriber } from "../../domain/fanout-plan.ts";
-import type { RedisClient } from "./client.ts";
 import type { ShareViewer } from "../../domain/share-links.ts";
+import type { RedisClient } from "./client.ts";
 import { CONNECTION_TTL_S, keys, num, parseShareViewer, subscriberField } from "./keys.ts";
 import { parseSettings } from "./settings-cache.ts";
 

@@ -60,5 +60,11 @@ export function parseShareViewer(connectionId: string, value: string): ShareView
   const expires = num(expiresAt);
   if (!linkId || expires === undefined) return null;
   if (precision !== "precise" && precision !== "approximate") return null;
-  return { connectionId, linkId, precision, expiresAt: expires, connectedAt: num(connectedAt) ?? 0 };
+  return {
+    connectionId,
+    linkId,
+    precision,
+    expiresAt: expires,
+    connectedAt: num(connectedAt) ?? 0,
+  };
 }
