@@ -16,6 +16,8 @@ export interface FunctionNeeds {
   readonly friendships?: TableNeed;
   readonly history?: TableNeed;
   readonly shareLinks?: TableNeed;
+  /** Query the share-links table's token index (a viewer's handshake). */
+  readonly shareTokenLookup?: true;
   /** Creates share links: their URL's base and the expiry mode (grants.ts useShareLinkCreation). */
   readonly createsShareLinks?: true;
   /**
@@ -65,7 +67,8 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     description: "WebSocket $connect authorizer (Cognito token or share-link token)",
     userPool: true,
     // A share token: its hash on the token index (Query), confirmed on the link's slot (GetItem).
-    shareLinks: ["Query", "GetItem"],
+    shareLinks: ["GetItem"],
+    shareTokenLookup: true,
     timeout: Duration.seconds(5),
   },
   // Registers the connection in Redis. A share-link viewer's: checks the link again (a consistent

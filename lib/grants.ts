@@ -9,6 +9,7 @@ import type { UserPool, UserPoolClient } from "aws-cdk-lib/aws-cognito";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IStream } from "aws-cdk-lib/aws-kinesis";
+import { SHARE_LINKS_TOKEN_INDEX } from "../functions/adapters/share-links-repo.ts";
 import { ENV } from "../functions/config.ts";
 import { TUNABLE_SPECS, type Tunables } from "./config.ts";
 import type { HouseFunction } from "./constructs/house-function.ts";
@@ -70,8 +71,31 @@ export const useFriendshipsTable = (fn: HouseFunction, table: ITable, need: Tabl
 export const useHistoryTable = (fn: HouseFunction, table: ITable, need: TableNeed): void =>
   useTable(fn, ENV.historyTable, table, need);
 
-export const useShareLinksTable = (fn: HouseFunction, table: ITable, need: TableNeed): void =>
-  useTable(fn, ENV.shareLinksTable, table, need);
+/**
+ * The share-links table: the actions on the table itself, and (`tokenLookup`) Query on its token
+ * index alone, where CDK's grant would cover every index (`/index/*`).
+ */
+export function useShareLinksTable(
+  fn: HouseFunction,
+  table: ITable,
+  need: TableNeed,
+  tokenLookup = false,
+): void {
+  fn.addEnvironment(ENV.shareLinksTable, table.tableName);
+  if (need.length > 0) {
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: tableActions(need), resources: [table.tableArn] }),
+    );
+  }
+  if (tokenLookup) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: tableActions(["Query"]),
+        resources: [`${table.tableArn}/index/${SHARE_LINKS_TOKEN_INDEX}`],
+      }),
+    );
+  }
+}
 
 /**
  * What creating share links needs besides the table: the map page their URLs open, and how their

@@ -142,7 +142,8 @@ export class NearbyFriendsStack extends Stack {
       if (needs.users) useUsersTable(fn, tables.users, needs.users);
       if (needs.friendships) useFriendshipsTable(fn, tables.friendships, needs.friendships);
       if (needs.history) useHistoryTable(fn, tables.history, needs.history);
-      if (needs.shareLinks) useShareLinksTable(fn, tables.shareLinks, needs.shareLinks);
+      if (needs.shareLinks || needs.shareTokenLookup)
+        useShareLinksTable(fn, tables.shareLinks, needs.shareLinks ?? [], needs.shareTokenLookup);
       if (needs.tunables) useTunables(fn, config.tunables);
       functions.set(entry, fn);
     }
@@ -239,7 +240,7 @@ export class NearbyFriendsStack extends Stack {
     for (const [entry, f] of functions) {
       if (FUNCTION_NEEDS[entry].createsShareLinks) useShareLinkCreation(f, shareLinkBaseUrl);
     }
-    new ShareExpiry(this, "ShareExpiry", {
+    new ShareExpiry(this, "ShareLinkExpiry", {
       namePrefix,
       table: tables.shareLinks,
       expire: fn(SHARE_EXPIRY_ENTRY),
