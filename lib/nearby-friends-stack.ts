@@ -240,7 +240,7 @@ export class NearbyFriendsStack extends Stack {
     for (const [entry, f] of functions) {
       if (FUNCTION_NEEDS[entry].createsShareLinks) useShareLinkCreation(f, shareLinkBaseUrl);
     }
-    new ShareExpiry(this, "ShareLinkExpiry", {
+    const shareExpiry = new ShareExpiry(this, "ShareLinkExpiry", {
       namePrefix,
       table: tables.shareLinks,
       expire: fn(SHARE_EXPIRY_ENTRY),
@@ -281,6 +281,7 @@ export class NearbyFriendsStack extends Stack {
         { name: "fanout", queue: fanoutDlq.queue },
         { name: "history", queue: historyDlq.queue },
       ],
+      workflows: [{ name: "share-expiry", machine: shareExpiry.stateMachine }],
       webSocket: { apiId: realtime.api.apiId, stageName: realtime.stage.stageName },
       httpApi: http.api,
       cacheNodeIds: cache.nodeIds(),

@@ -1286,6 +1286,16 @@ describe("monitoring", () => {
     }
   });
 
+  it("alarms on failed or timed-out share-expiry workflow executions", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").filter(
+      ([, a]) => prop(a, "AlarmName") === `${PREFIX}.share-expiry-workflow-failed`,
+    );
+    expect(alarms).toHaveLength(1);
+    const metrics = JSON.stringify(prop((alarms[0] as [string, CfnResource])[1], "Metrics"));
+    expect(metrics).toContain("ExecutionsFailed");
+    expect(metrics).toContain("ExecutionsTimedOut");
+  });
+
   it("alarms on errors and throttles of every function", () => {
     for (const entry of ENTRIES) {
       alarmOn("Errors", { FunctionName: { Ref: functionId(entry) } });
