@@ -141,9 +141,24 @@ describe("share-links routes", () => {
 });
 
 describe("a viewer of a share link", () => {
-  it("is refused at the handshake with an unknown token", async () => {
+  it("is refused at the handshake with an unknown token, or with a user's token beside it", async () => {
     expect(await handshakeStatus("x".repeat(43))).toBe(401);
     expect(await handshakeStatus("not-a-token")).toBe(401);
+    const alice = await newUser("alice");
+    const link = await createLink(alice);
+    const both = new URL(viewerUrl(link.token));
+    both.searchParams.set("token", alice.token);
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(both.toString());
+      ws.once("open", () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once("error", reject);
+    });
+    expect(status).toBe(401);
+    expect(await handshakeStatus(link.token)).toBe(101);
   });
 
   it("gets the user's live position at once and on every published move; may only ping", async () => {
