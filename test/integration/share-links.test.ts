@@ -51,10 +51,10 @@ async function watch(token: string): Promise<Session> {
   return s;
 }
 
-/** The handshake status of a viewer URL (101 when it opened). */
-function handshakeStatus(token: string): Promise<number> {
+/** The handshake status of a viewer with this token, or of a URL (101 when it opened). */
+function handshakeStatus(token: string, url = viewerUrl(token)): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(viewerUrl(token));
+    const ws = new WebSocket(url);
     ws.once("open", () => {
       ws.close();
       resolve(101);
@@ -148,15 +148,7 @@ describe("a viewer of a share link", () => {
     const link = await createLink(alice);
     const both = new URL(viewerUrl(link.token));
     both.searchParams.set("token", alice.token);
-    const status = await new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(both.toString());
-      ws.once("open", () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
-      ws.once("error", reject);
-    });
+    const status = await handshakeStatus(link.token, both.toString());
     expect(status).toBe(401);
     expect(await handshakeStatus(link.token)).toBe(101);
   });
