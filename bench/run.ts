@@ -220,6 +220,7 @@ async function main() {
       config,
       now: Date.now,
       concurrency: 32,
+      shares: { names: { displayNames: async () => new Map() }, viewers: store.shareViewers },
     });
     const rows: Record<string, number>[] = [];
     const profiler = process.env.BENCH_PROFILE ? await startProfile() : null;

@@ -29,7 +29,7 @@ export interface SimulateOptions {
   /** `auto`: the stack `npm start` runs, if one answers on HTTP_PORT/WS_PORT; `new`: start one. */
   stack: "auto" | "new";
   /**
-   * `on`: the SDK reports at the cadence the server asks for (PROTOCOL §2.10); `off`: every
+   * `on`: the SDK reports at the cadence the server asks for (PROTOCOL §2.11); `off`: every
    * position (the SDK's `followCadence: false`); `compare`: the same people and paths twice, off
    * then on, and the messages per user-hour of both.
    */

@@ -73,7 +73,7 @@ interface Person extends Member {
 
 type Phase = "start" | "setup" | "running" | "closing";
 
-/** What one run of the simulation sent, for messages per user-hour (PROTOCOL §2.10). */
+/** What one run of the simulation sent, for messages per user-hour (PROTOCOL §2.11). */
 interface CadenceFigures {
   cadence: "on" | "off";
   minutes: number;
@@ -114,7 +114,7 @@ class SimRun extends ToolRun {
   readonly latencies: number[] = [];
   private interval = { at: performance.now(), locations: 0, pushes: 0, latencies: [] as number[] };
   connectedMin: number | null = null;
-  /** The SDK sessions follow the server's reporting cadence (PROTOCOL §2.10). */
+  /** The SDK sessions follow the server's reporting cadence (PROTOCOL §2.11). */
   followCadence: boolean;
   /** Sessions open, summed once a second while running. */
   private sessionSeconds = 0;

@@ -71,7 +71,7 @@ export interface ConnectOptions {
   /** How often a request answered `unavailable` or `rate_limited` is sent again before it fails. @default 3 */
   maxRetries?: number;
   /**
-   * Report positions at the cadence the server asks for (§2.10: `reportEveryS`): at most one
+   * Report positions at the cadence the server asks for (§2.11: `reportEveryS`): at most one
    * `location` per `reportEveryS` while the position changes, and the position again after
    * max(`reportEveryS`, `heartbeatMs`) while it does not. `false` sends every position the app
    * reports (paced) and keeps the heartbeat. @default true
@@ -85,7 +85,7 @@ export interface SessionInfo {
   self: SelfPosition;
   radiusM: number;
   serverTime: number;
-  /** The reporting cadence the server asked for in that reply (§2.10), if it sent one. */
+  /** The reporting cadence the server asked for in that reply (§2.11), if it sent one. */
   reportEveryS?: number;
 }
 
@@ -101,7 +101,7 @@ export interface ClientEvents {
   state: (state: ConnectionState, previous: ConnectionState) => void;
   /** An `init` snapshot was applied (after every (re)connect, `init_required` and `resync()`). */
   init: (info: SessionInfo) => void;
-  /** The server asked for another reporting cadence (§2.10), in an `init` reply or a push. */
+  /** The server asked for another reporting cadence (§2.11), in an `init` reply or a push. */
   cadence: (reportEveryS: number) => void;
 }
 
@@ -284,7 +284,7 @@ export class NearbyFriendsClient {
     return this.sessionInfo;
   }
 
-  /** The reporting cadence the server asked for (§2.10), in seconds, or null before it did. */
+  /** The reporting cadence the server asked for (§2.11), in seconds, or null before it did. */
   get reportEveryS(): number | null {
     return this.reportEveryMs === null ? null : this.reportEveryMs / 1000;
   }
@@ -641,7 +641,7 @@ export class NearbyFriendsClient {
   }
 
   /**
-   * Whether the cadence lets a position go now (§2.10); if not, a timer flushes when it does. The
+   * Whether the cadence lets a position go now (§2.11); if not, a timer flushes when it does. The
    * position waiting meanwhile is replaced by newer ones (the latest goes).
    */
   private cadenceAllows(): boolean {
@@ -809,7 +809,7 @@ export class NearbyFriendsClient {
 
   /**
    * The latest position again after `heartbeatMs` without sending one (§2.3), or after the
-   * reporting cadence when that is slower (§2.10: nobody watches closely, presence is enough),
+   * reporting cadence when that is slower (§2.11: nobody watches closely, presence is enough),
    * but 1 s before the keepalive `ping` would be due, so that one frame does for both.
    */
   private armHeartbeat(): void {

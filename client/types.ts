@@ -72,7 +72,7 @@ export interface InitReply {
   requestId?: string;
   serverTime: number;
   radiusM: number;
-  /** How often the server asks this client to report its position (§2.10); absent from older servers. */
+  /** How often the server asks this client to report its position (§2.11); absent from older servers. */
   reportEveryS?: number;
   self: SelfPosition;
   friends: FriendPosition[];
@@ -114,7 +114,7 @@ export interface FriendsPush {
   updates: FriendUpdate[];
 }
 
-/** The reporting cadence changed (§2.10). */
+/** The reporting cadence changed (§2.11). */
 export interface CadencePush {
   type: "cadence";
   reportEveryS: number;

@@ -189,4 +189,11 @@ export const ENV = {
   authIssuer: "AUTH_ISSUER",
   authAudience: "AUTH_AUDIENCE",
   authJwks: "AUTH_JWKS",
+  shareLinksTable: "SHARE_LINKS_TABLE",
+  /** The map page a share link's `url` opens (`<base>?share=<token>`). */
+  shareLinkBaseUrl: "SHARE_LINK_BASE_URL",
+  /** How link expiry is timed: `stream` (AWS: the table's stream starts a timer) or `timer` (local). */
+  shareExpiry: "SHARE_EXPIRY",
+  /** Local stack and tests only: a lower minimum `expiresInS` than the protocol's 60 s. */
+  shareLinkMinExpiresS: "SHARE_LINK_MIN_EXPIRES_S",
 } as const;

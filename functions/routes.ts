@@ -28,9 +28,15 @@ export const HTTP_ROUTES = {
   "PUT /me/settings": "http-settings",
   "GET /me/history": "http-history",
   "DELETE /me/history": "http-history",
+  "POST /share-links": "http-share-links",
+  "GET /share-links": "http-share-links",
+  "DELETE /share-links/{id}": "http-share-links",
 } as const;
 
 export const AUTHORIZER_ENTRY = "ws-authorizer";
+
+/** Ends a share link's viewers at its expiry (the expiry timer's target). */
+export const SHARE_EXPIRY_ENTRY = "share-expiry";
 
 /** Stream consumers of the location-events stream. */
 export const STREAM_CONSUMERS = {
@@ -42,4 +48,5 @@ export type EntryName =
   | (typeof WS_ROUTES)[keyof typeof WS_ROUTES]
   | (typeof HTTP_ROUTES)[keyof typeof HTTP_ROUTES]
   | typeof AUTHORIZER_ENTRY
+  | typeof SHARE_EXPIRY_ENTRY
   | (typeof STREAM_CONSUMERS)[keyof typeof STREAM_CONSUMERS];

@@ -1,22 +1,42 @@
 // Production wiring: builds each adapter once per process from the environment, and the
 // dependencies of each group of use cases. Entries call what they need at module scope, so a
 // missing variable fails the cold start with its name.
+
+import { randomBytes } from "node:crypto";
 import {
   sharedDocumentClient,
   sharedKinesisClient,
   sharedManagementClient,
 } from "./adapters/aws-clients.ts";
-import { ManagementApiNotifier } from "./adapters/connection-notifier.ts";
+import { ManagementApiCloser, ManagementApiNotifier } from "./adapters/connection-notifier.ts";
 import { FriendshipsRepo, HistoryRepo, UsersRepo } from "./adapters/dynamo-repos.ts";
 import { KinesisPublisher } from "./adapters/kinesis-publisher.ts";
 import { powertoolsTelemetry } from "./adapters/powertools-telemetry.ts";
 import { redisAdapters } from "./adapters/redis/adapters.ts";
 import { sharedRedis } from "./adapters/redis/client.ts";
 import { RedisPushBudget } from "./adapters/redis/push-budget.ts";
+import { TableStreamExpiry, TimerExpiry } from "./adapters/share-expiry-schedulers.ts";
+import { ShareLinksRepo } from "./adapters/share-links-repo.ts";
 import type { CadenceDeps } from "./app/cadence.ts";
 import type { FanoutDeps } from "./app/fanout.ts";
+import type { ShareExpiryScheduler } from "./app/ports.ts";
 import type { CadenceAware, SessionDeps } from "./app/session.ts";
-import { ENV, readTunables, requireEnv, type Tunables } from "./config.ts";
+import {
+  type EndLinkDeps,
+  endShareLink,
+  type ShareLinksDeps,
+  type ViewerConnectDeps,
+} from "./app/share-links.ts";
+import {
+  ConfigError,
+  ENV,
+  numberEnv,
+  optionalEnv,
+  readTunables,
+  requireEnv,
+  type Tunables,
+} from "./config.ts";
+import { MIN_SHARE_EXPIRES_IN_S } from "./domain/share-links.ts";
 import { logger } from "./observability.ts";
 
 const once = <T>(make: () => T): (() => T) => {
@@ -146,6 +166,67 @@ export function fanoutWiring(): () => Promise<FanoutDeps> {
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       concurrency: base.concurrency,
       telemetry: powertoolsTelemetry,
+      shares: { names: base.users, viewers: r.shareViewers },
     };
+  };
+}
+
+// ---- Share links ------------------------------------------------------------------------------
+
+export const shareLinksRepo = once(
+  () => new ShareLinksRepo(sharedDocumentClient(), requireEnv(ENV.shareLinksTable)),
+);
+
+export const closer = once(() => new ManagementApiCloser(sharedManagementClient()));
+
+/** The end of a link's viewers (revocation, expiry): Redis, and posts and closes. */
+export function shareEndWiring(): () => Promise<EndLinkDeps> {
+  const base = { notifier: notifier(), closer: closer() };
+  return async () => ({ ...base, viewers: (await redis()).shareViewers });
+}
+
+/** How link expiry is timed: `stream` in AWS, `timer` on the local stack (adapters say why). */
+export const shareExpiry = once((): ShareExpiryScheduler => {
+  const mode = requireEnv(ENV.shareExpiry);
+  if (mode === "stream") return new TableStreamExpiry();
+  if (mode !== "timer")
+    throw new ConfigError(`environment variable ${ENV.shareExpiry} must be stream or timer`);
+  const end = shareEndWiring();
+  return new TimerExpiry(
+    async (link) => endShareLink(await end(), link.userId, link.linkId),
+    logger,
+  );
+});
+
+/**
+ * The least `expiresInS` a new link may ask for: the protocol's 60 s, unless the local stack's
+ * tests lower it (the CDK stack never sets the variable).
+ */
+export const shareMinExpiresS = once(() =>
+  optionalEnv(ENV.shareLinkMinExpiresS) === undefined
+    ? MIN_SHARE_EXPIRES_IN_S
+    : numberEnv(ENV.shareLinkMinExpiresS, MIN_SHARE_EXPIRES_IN_S, process.env, { min: 1 }),
+);
+
+/** The owner's routes: the table, the expiry timer, the link URL, and the end of viewers. */
+export function shareLinksWiring(): () => Promise<ShareLinksDeps & EndLinkDeps> {
+  const base = {
+    links: shareLinksRepo(),
+    expiry: shareExpiry(),
+    random: (bytes: number) => randomBytes(bytes),
+    baseUrl: requireEnv(ENV.shareLinkBaseUrl),
+    now,
+  };
+  const end = shareEndWiring();
+  return async () => ({ ...base, ...(await end()) });
+}
+
+/** A viewer's $connect: the registry, the link's consistent read, and the republish of the user. */
+export function viewerWiring(): () => Promise<ViewerConnectDeps> {
+  const positions = positionWiring();
+  const links = shareLinksRepo();
+  return async () => {
+    const r = await redis();
+    return { ...(await positions()), links, viewers: r.shareViewers };
   };
 }

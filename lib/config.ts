@@ -65,6 +65,11 @@ export interface StageConfig extends ProfileSettings {
   readonly sesVerifiedDomain: string | undefined;
   /** Origins whose pages may call the HTTP API from a browser (CORS), e.g. the live map's. */
   readonly webOrigins: readonly string[];
+  /**
+   * The live map page a share link's `url` opens (`<base>?share=<token>`), e.g. the static build
+   * of web/ on the stage's site; undefined: the HTTP API's `/map` path.
+   */
+  readonly shareLinkBaseUrl: string | undefined;
   readonly wsThrottle: Throttle;
   readonly httpThrottle: Throttle;
   readonly tunables: Tunables;
@@ -259,6 +264,7 @@ export function stageConfigFromContext(ctx: Context): StageConfig {
     alarmEmail: contextString(ctx, "alarmEmail"),
     ...sesSender(ctx),
     webOrigins: contextOrigins(ctx, "webOrigins"),
+    shareLinkBaseUrl: contextString(ctx, "shareLinkBaseUrl"),
     wsThrottle: {
       rateLimit: contextInteger(ctx, "wsRateLimit", 1000, 1),
       burstLimit: contextInteger(ctx, "wsBurstLimit", 2000, 1),

@@ -36,6 +36,7 @@ export const DASHBOARDS = 1;
 const FIXED_ALARMS =
   2 /* consumers' iterator age */ +
   2 /* dead-letter queues */ +
+  1 /* share-expiry workflow failures */ +
   3 /* WebSocket execution and integration errors, HTTP 5xx */ +
   4; /* fan-out lag, failed records, gone connections, `unavailable` replies */
 const ALARMS_PER_FUNCTION = 2; // errors, throttles

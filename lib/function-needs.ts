@@ -3,7 +3,7 @@
 // needs are declared here; the stack turns each need into a grant plus its environment variable.
 import { Duration } from "aws-cdk-lib";
 import type { HouseEntry } from "./constructs/house-function.ts";
-import type { StreamNeed, TableNeed } from "./grants.ts";
+import type { ConnectionsNeed, StreamNeed, TableNeed } from "./grants.ts";
 
 export interface FunctionNeeds {
   readonly description: string;
@@ -15,8 +15,16 @@ export interface FunctionNeeds {
   readonly users?: TableNeed;
   readonly friendships?: TableNeed;
   readonly history?: TableNeed;
-  /** Post to connections through the @connections management API of the WebSocket stage. */
-  readonly connections?: true;
+  readonly shareLinks?: TableNeed;
+  /** Query the share-links table's token index (a viewer's handshake). */
+  readonly shareTokenLookup?: true;
+  /** Creates share links: their URL's base and the expiry mode (grants.ts useShareLinkCreation). */
+  readonly createsShareLinks?: true;
+  /**
+   * The @connections management API of the WebSocket stage: post to connections (`true`), and
+   * also close them (`"post-and-close"`).
+   */
+  readonly connections?: true | ConnectionsNeed;
   /** Cognito user pool and app client ids (token verification). */
   readonly userPool?: true;
   /** Every tunable of functions/config.ts (`TUNABLES`), from the stage's context. */
@@ -66,14 +74,25 @@ const CADENCE = {
 
 export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
   "ws-authorizer": {
-    description: "WebSocket $connect authorizer (Cognito token)",
+    description: "WebSocket $connect authorizer (Cognito token or share-link token)",
     userPool: true,
+    // A share token: its hash on the token index (Query), confirmed on the link's slot (GetItem).
+    shareLinks: ["GetItem"],
+    shareTokenLookup: true,
     timeout: Duration.seconds(5),
   },
-  // Registers the connection in Redis.
-  "ws-connect": { description: "WebSocket $connect", ...SESSION },
-  // Forgets the connection; the user's last one publishes `offline`; the friends it followed get
-  // their cadence decided again.
+  // Registers the connection in Redis. A share-link viewer's: checks the link again (a consistent
+  // Query of the owner's slots) and publishes the shared user's position, or `offline`, for it;
+  // the shared user now has a viewer: their cadence is decided again.
+  "ws-connect": {
+    description: "WebSocket $connect",
+    ...SESSION,
+    ...CADENCE,
+    stream: "publish",
+    shareLinks: ["Query"],
+  },
+  // Forgets the connection; the user's last one publishes `offline`; the friends it followed (or
+  // the user a viewer watched) get their cadence decided again.
   "ws-disconnect": {
     description: "WebSocket $disconnect",
     ...SESSION,
@@ -181,6 +200,22 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     history: ["Query", "BatchWriteItem"],
     redis: true,
     stream: "publish",
+  },
+  "http-share-links": {
+    description: "HTTP /share-links",
+    // The owner's slots (Query), a new link (a conditional PutItem), a revocation (DeleteItem).
+    shareLinks: ["Query", "PutItem", "DeleteItem"],
+    createsShareLinks: true,
+    // A revocation ends the link's viewers: their registry in Redis, `shareEnded`, then closed.
+    redis: true,
+    connections: "post-and-close",
+  },
+  // The expiry workflow's target: ends a link's viewers (Redis, `shareEnded`, closed).
+  "share-expiry": {
+    description: "Ends an expired share link's viewers",
+    redis: true,
+    connections: "post-and-close",
+    timeout: Duration.seconds(30),
   },
   "cognito-post-confirmation": {
     description: "Cognito post-confirmation: creates the profile",

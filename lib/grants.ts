@@ -9,6 +9,7 @@ import type { UserPool, UserPoolClient } from "aws-cdk-lib/aws-cognito";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IStream } from "aws-cdk-lib/aws-kinesis";
+import { SHARE_LINKS_TOKEN_INDEX } from "../functions/adapters/share-links-repo.ts";
 import { ENV } from "../functions/config.ts";
 import { TUNABLE_SPECS, type Tunables } from "./config.ts";
 import type { HouseFunction } from "./constructs/house-function.ts";
@@ -47,9 +48,14 @@ export const STREAM_KEY_ACTIONS = ["kms:GenerateDataKey"] as const;
 export const REDIS_SECRET_ACTIONS = ["secretsmanager:GetSecretValue"] as const;
 /**
  * Pushes to connections (functions/adapters/connection-notifier.ts): PostToConnection is POST on
- * `@connections/{id}`; nothing reads (GET) or closes (DELETE) a connection.
+ * `@connections/{id}`; the end of a share link also closes its viewers (DeleteConnection is
+ * DELETE); nothing reads (GET) a connection.
  */
-const CONNECTION_METHODS = ["POST"] as const;
+export type ConnectionsNeed = "post" | "post-and-close";
+const CONNECTION_METHODS: Record<ConnectionsNeed, readonly string[]> = {
+  post: ["POST"],
+  "post-and-close": ["POST", "DELETE"],
+};
 
 function useTable(fn: HouseFunction, envName: string, table: ITable, need: TableNeed): void {
   fn.addEnvironment(envName, table.tableName);
@@ -64,6 +70,41 @@ export const useFriendshipsTable = (fn: HouseFunction, table: ITable, need: Tabl
 
 export const useHistoryTable = (fn: HouseFunction, table: ITable, need: TableNeed): void =>
   useTable(fn, ENV.historyTable, table, need);
+
+/**
+ * The share-links table: the actions on the table itself, and (`tokenLookup`) Query on its token
+ * index alone, where CDK's grant would cover every index (`/index/*`).
+ */
+export function useShareLinksTable(
+  fn: HouseFunction,
+  table: ITable,
+  need: TableNeed,
+  tokenLookup = false,
+): void {
+  fn.addEnvironment(ENV.shareLinksTable, table.tableName);
+  if (need.length > 0) {
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: tableActions(need), resources: [table.tableArn] }),
+    );
+  }
+  if (tokenLookup) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: tableActions(["Query"]),
+        resources: [`${table.tableArn}/index/${SHARE_LINKS_TOKEN_INDEX}`],
+      }),
+    );
+  }
+}
+
+/**
+ * What creating share links needs besides the table: the map page their URLs open, and how their
+ * expiry is timed (`stream`: the table's stream starts the expiry workflow, share-expiry.ts).
+ */
+export function useShareLinkCreation(fn: HouseFunction, baseUrl: string): void {
+  fn.addEnvironment(ENV.shareLinkBaseUrl, baseUrl);
+  fn.addEnvironment(ENV.shareExpiry, "stream");
+}
 
 /**
  * Publish to the location-events stream: PutRecord on that stream and a data key of its KMS key,
@@ -101,13 +142,18 @@ export function useRedis(fn: HouseFunction, cache: LocationCache): void {
  * Post to the stage's connections through the @connections management API. Connection ids are only
  * known at run time, hence the `@connections/*` resource.
  */
-export function useConnectionsApi(fn: HouseFunction, stage: WebSocketStage): void {
+export function useConnectionsApi(
+  fn: HouseFunction,
+  stage: WebSocketStage,
+  need: ConnectionsNeed = "post",
+): void {
   fn.addEnvironment(ENV.connectionsEndpoint, stage.callbackUrl);
   const stack = Stack.of(fn);
+  const methods = CONNECTION_METHODS[need];
   fn.addToRolePolicy(
     new PolicyStatement({
       actions: ["execute-api:ManageConnections"],
-      resources: CONNECTION_METHODS.map((method) =>
+      resources: methods.map((method) =>
         stack.formatArn({
           service: "execute-api",
           resource: stage.api.apiId,
@@ -119,7 +165,7 @@ export function useConnectionsApi(fn: HouseFunction, stage: WebSocketStage): voi
   // cdk-nag names each finding after the resource as written in the template.
   const apiLogicalId = stack.getLogicalId(stage.api.node.defaultChild as CfnElement);
   Validations.of(fn).acknowledge(
-    ...CONNECTION_METHODS.map((method) => ({
+    ...methods.map((method) => ({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stage.stageName}/${method}/@connections/*]`,
       reason:
         "Connection ids exist only at run time; the grant is limited to posting to this API stage's @connections path.",

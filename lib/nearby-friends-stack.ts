@@ -9,7 +9,13 @@ import {
   SqsDlq,
 } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { Construct } from "constructs";
-import { AUTHORIZER_ENTRY, HTTP_ROUTES, STREAM_CONSUMERS, WS_ROUTES } from "../functions/routes.ts";
+import {
+  AUTHORIZER_ENTRY,
+  HTTP_ROUTES,
+  SHARE_EXPIRY_ENTRY,
+  STREAM_CONSUMERS,
+  WS_ROUTES,
+} from "../functions/routes.ts";
 import type { StageConfig } from "./config.ts";
 import { DataTables } from "./constructs/data-tables.ts";
 import { DeadLetterQueue } from "./constructs/dead-letter-queue.ts";
@@ -23,6 +29,7 @@ import { LocationCache } from "./constructs/location-cache.ts";
 import { LocationStream } from "./constructs/location-stream.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
 import { Network } from "./constructs/network.ts";
+import { ShareExpiry } from "./constructs/share-expiry.ts";
 import { ACCESS_TOKEN_SCOPE, UserAuth } from "./constructs/user-auth.ts";
 import { RealtimeApi } from "./constructs/websocket-api.ts";
 import { FUNCTION_NEEDS } from "./function-needs.ts";
@@ -36,6 +43,8 @@ import {
   useHistoryTable,
   useLocationStream,
   useRedis,
+  useShareLinkCreation,
+  useShareLinksTable,
   useTunables,
   useUserPool,
   useUsersTable,
@@ -53,6 +62,7 @@ export const ALL_ENTRIES: readonly HouseEntry[] = [
     ...Object.values(WS_ROUTES),
     ...Object.values(HTTP_ROUTES),
     ...Object.values(STREAM_CONSUMERS),
+    SHARE_EXPIRY_ENTRY,
     POST_CONFIRMATION_ENTRY,
   ]),
 ];
@@ -132,6 +142,8 @@ export class NearbyFriendsStack extends Stack {
       if (needs.users) useUsersTable(fn, tables.users, needs.users);
       if (needs.friendships) useFriendshipsTable(fn, tables.friendships, needs.friendships);
       if (needs.history) useHistoryTable(fn, tables.history, needs.history);
+      if (needs.shareLinks || needs.shareTokenLookup)
+        useShareLinksTable(fn, tables.shareLinks, needs.shareLinks ?? [], needs.shareTokenLookup);
       if (needs.tunables) useTunables(fn, config.tunables);
       functions.set(entry, fn);
     }
@@ -146,6 +158,7 @@ export class NearbyFriendsStack extends Stack {
       [tables.users, inVpc.flatMap((n) => (n.users ? [n.users] : []))],
       [tables.friendships, inVpc.flatMap((n) => (n.friendships ? [n.friendships] : []))],
       [tables.history, inVpc.flatMap((n) => (n.history ? [n.history] : []))],
+      [tables.shareLinks, inVpc.flatMap((n) => (n.shareLinks ? [n.shareLinks] : []))],
     ];
     for (const [table, needs] of tableUse) {
       const actions = [...new Set(needs.flatMap(tableActions))];
@@ -203,7 +216,8 @@ export class NearbyFriendsStack extends Stack {
       accessLogsEnabled: config.webSocketAccessLogs,
     });
     for (const [entry, f] of functions) {
-      if (FUNCTION_NEEDS[entry].connections) useConnectionsApi(f, realtime.stage);
+      const need = FUNCTION_NEEDS[entry].connections;
+      if (need) useConnectionsApi(f, realtime.stage, need === true ? "post" : need);
     }
 
     const http = new HttpRoutesApi(this, "Http", {
@@ -219,6 +233,18 @@ export class NearbyFriendsStack extends Stack {
       accessLogs: config.accessLogs,
       detailedMetrics: config.detailedMetrics,
       corsOrigins: config.webOrigins,
+    });
+
+    // Share links open the stage's live map; without a configured page, the HTTP API's /map path.
+    const shareLinkBaseUrl = config.shareLinkBaseUrl ?? `${http.stage.url}map`;
+    for (const [entry, f] of functions) {
+      if (FUNCTION_NEEDS[entry].createsShareLinks) useShareLinkCreation(f, shareLinkBaseUrl);
+    }
+    const shareExpiry = new ShareExpiry(this, "ShareLinkExpiry", {
+      namePrefix,
+      table: tables.shareLinks,
+      expire: fn(SHARE_EXPIRY_ENTRY),
+      retainLogs: retainData,
     });
 
     const fanoutDlq = new DeadLetterQueue(this, "FanoutDlq", {
@@ -255,6 +281,7 @@ export class NearbyFriendsStack extends Stack {
         { name: "fanout", queue: fanoutDlq.queue },
         { name: "history", queue: historyDlq.queue },
       ],
+      workflows: [{ name: "share-expiry", machine: shareExpiry.stateMachine }],
       webSocket: { apiId: realtime.api.apiId, stageName: realtime.stage.stageName },
       httpApi: http.api,
       cacheNodeIds: cache.nodeIds(),

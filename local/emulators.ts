@@ -9,12 +9,14 @@ import {
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import dynalite from "dynalite";
 import kinesalite from "kinesalite";
+import { SHARE_LINKS_TOKEN_INDEX } from "../functions/adapters/share-links-repo.ts";
 import { closeServer, HOST, listen } from "./ports.ts";
 
 export const LOCAL_NAMES = {
   usersTable: "Users-local",
   friendshipsTable: "Friendships-local",
   historyTable: "LocationHistory-local",
+  shareLinksTable: "ShareLinks-local",
   stream: "location-events-local",
 };
 
@@ -50,15 +52,38 @@ async function createTables(endpoint: string): Promise<void> {
         ...(sortKey ? [{ AttributeName: sortKey, KeyType: "RANGE" as const }] : []),
       ],
     });
+  // As lib/constructs/data-tables.ts: a user's link slots, and the index of token hashes.
+  const shareLinks = new CreateTableCommand({
+    TableName: LOCAL_NAMES.shareLinksTable,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: [
+      { AttributeName: "userId", AttributeType: "S" },
+      { AttributeName: "slot", AttributeType: "N" },
+      { AttributeName: "tokenHash", AttributeType: "S" },
+    ],
+    KeySchema: [
+      { AttributeName: "userId", KeyType: "HASH" },
+      { AttributeName: "slot", KeyType: "RANGE" },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: SHARE_LINKS_TOKEN_INDEX,
+        KeySchema: [{ AttributeName: "tokenHash", KeyType: "HASH" }],
+        Projection: { ProjectionType: "KEYS_ONLY" },
+      },
+    ],
+  });
   await Promise.all([
     db.send(table(LOCAL_NAMES.usersTable)),
     db.send(table(LOCAL_NAMES.friendshipsTable, "friendId")),
     db.send(table(LOCAL_NAMES.historyTable, "sk")),
+    db.send(shareLinks),
   ]);
   for (const name of [
     LOCAL_NAMES.usersTable,
     LOCAL_NAMES.friendshipsTable,
     LOCAL_NAMES.historyTable,
+    LOCAL_NAMES.shareLinksTable,
   ]) {
     for (;;) {
       const d = await db.send(new DescribeTableCommand({ TableName: name }));

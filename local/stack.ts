@@ -228,6 +228,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       USERS_TABLE: LOCAL_NAMES.usersTable,
       FRIENDSHIPS_TABLE: LOCAL_NAMES.friendshipsTable,
       HISTORY_TABLE: LOCAL_NAMES.historyTable,
+      SHARE_LINKS_TABLE: LOCAL_NAMES.shareLinksTable,
+      // A link opens this stack's live map; no table streams here: a timer ends each link.
+      SHARE_LINK_BASE_URL: `${httpUrl}/map`,
+      SHARE_EXPIRY: "timer",
       LOCATION_STREAM: LOCAL_NAMES.stream,
       DYNAMODB_ENDPOINT: `http://${HOST}:${dynamodbPort}`,
       KINESIS_ENDPOINT: `http://${HOST}:${kinesisPort}`,

@@ -1,11 +1,13 @@
 // Sends frames to WebSocket connections through the API Gateway Management API: a gone connection
-// is reported as such, throttling is retried with jittered backoff, anything else is a failure.
+// is reported as such, throttling is retried with jittered backoff, anything else is a failure. And
+// closes connections (DeleteConnection) when a share link ends.
 import {
   type ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
-import type { Log, Notifier, PostResult } from "../app/ports.ts";
+import type { ConnectionCloser, Log, Notifier, PostResult } from "../app/ports.ts";
 import { type RetryPolicy, withRetry } from "./retry.ts";
 
 const isThrottle = (err: unknown): boolean => {
@@ -49,5 +51,18 @@ export class ManagementApiNotifier implements Notifier {
         return { retry, value: "failed" };
       }
     });
+  }
+}
+
+/** Closes connections from the server side; one that is gone already needs nothing more. */
+export class ManagementApiCloser implements ConnectionCloser {
+  constructor(private readonly client: ApiGatewayManagementApiClient) {}
+
+  async close(connectionId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    } catch (err) {
+      if (!isGone(err)) throw err;
+    }
   }
 }

@@ -1,5 +1,5 @@
 // Use case: decide the reporting cadence of users again (domain/cadence.ts) and tell the clients
-// of those whose cadence changed, with a `cadence` push (docs/PROTOCOL.md §2.10). Called where the
+// of those whose cadence changed, with a `cadence` push (docs/PROTOCOL.md §2.11). Called where the
 // situation changes: a friend's connection joins (`init`, `subscribe`) or leaves ($disconnect,
 // `unsubscribe`), the user changes their settings, and, for what moves on its own (distances,
 // ghost mode ending, connections gone without $disconnect), from the fan-out at most every

@@ -3,16 +3,23 @@
 // a backlog delays positions but never loses the latest. Two rounds of Redis reads and one of
 // writes per batch whatever its size (and however many friends); one push per recipient
 // connection; posts within the shared push budget, with bounded concurrency; dead connections
-// cleaned up; failed pushes fail only their records (and are pushed again on the retry).
+// cleaned up; failed pushes fail only their records (and are pushed again on the retry). A mover's
+// share-link viewers get a `shared` frame per record, through the same budget and clean-up.
 import { mapWithConcurrency } from "../domain/concurrency.ts";
 import {
   type FanoutConfig,
   latestPerUser,
   type Push,
   planFanout,
+  type SharedPush,
   type StreamRecord,
 } from "../domain/fanout-plan.ts";
 import type { Settings } from "../domain/settings.ts";
+import {
+  hiddenFromViewers,
+  NEW_VIEWER_GRACE_MS,
+  NEW_VIEWER_RETRY_MS,
+} from "../domain/share-links.ts";
 import { visibilityUnder } from "../domain/visibility.ts";
 import type {
   Audience,
@@ -24,7 +31,9 @@ import type {
   PositionStore,
   PostResult,
   PushBudget,
+  ShareViewerRegistry,
   Telemetry,
+  UserRepository,
 } from "./ports.ts";
 import { resolveSettings, type SettingsDeps } from "./settings.ts";
 
@@ -41,6 +50,11 @@ export interface FanoutDeps {
   sleep: (ms: number) => Promise<void>;
   concurrency: number;
   telemetry: Telemetry;
+  /** Share-link viewers: the shared users' display names, and the clean-up of gone viewers. */
+  shares: {
+    names: Pick<UserRepository, "displayNames">;
+    viewers: Pick<ShareViewerRegistry, "remove">;
+  };
 }
 
 export interface FanoutResult {
@@ -68,8 +82,14 @@ export async function fanOut(
   const now = deps.now();
   const viewers = new Set<string>();
   for (const m of movers.values()) for (const s of m.subscribers) viewers.add(s.userId);
-  // Round 2: where the audience is.
-  const positions = await deps.positions.positions([...viewers]);
+  const watched = [...movers].filter(([, m]) => (m.viewers?.length ?? 0) > 0).map(([u]) => u);
+  // Round 2: where the audience is, and the names share-link viewers are shown.
+  const [positions, displayNames] = await Promise.all([
+    deps.positions.positions([...viewers]),
+    watched.length > 0
+      ? deps.shares.names.displayNames(watched)
+      : Promise.resolve(new Map<string, string | null>()),
+  ]);
 
   const plan = planFanout({
     records: latest,
@@ -77,16 +97,26 @@ export async function fanOut(
     positions,
     config: deps.config,
     visibility: (mover, viewer) => visibilityUnder(settings.get(mover), viewer, now),
+    hiddenFromViewers: (mover) => hiddenFromViewers(settings.get(mover), now),
+    displayNames,
+    now,
   });
   telemetry.count("FanoutStaleDropped", plan.stale);
-  telemetry.count("FanoutPushes", plan.pushes.length);
+  telemetry.count("FanoutPushes", plan.pushes.length + plan.shared.length);
   let friendUpdates = 0;
   for (const push of plan.pushes) friendUpdates += push.updates.length;
   telemetry.count("FanoutFriendUpdates", friendUpdates);
 
   // Lag is measured once per position, when its first push goes out.
   const atOf = new Map(plan.fanned.map((f) => [f.sequenceNumber, f.at]));
-  const results = await postWithinBudget(deps, plan.pushes, (push) => {
+  type Outgoing = { friends: Push } | { shared: SharedPush };
+  const outgoing: Outgoing[] = [
+    ...plan.pushes.map((friends) => ({ friends })),
+    ...plan.shared.map((shared) => ({ shared })),
+  ];
+  const allResults = await postWithinBudget(deps, outgoing, (item) => {
+    if ("shared" in item) return postToViewer(deps, item.shared);
+    const push = item.friends;
     for (const s of push.sequenceNumbers) {
       const at = atOf.get(s);
       if (at !== undefined) {
@@ -96,6 +126,7 @@ export async function fanOut(
     }
     return deps.notifier.post(push.connectionId, { type: "friends", updates: push.updates });
   });
+  const results = allResults.slice(0, plan.pushes.length);
 
   const failed = new Set<string>();
   const gone: string[] = [];
@@ -114,7 +145,13 @@ export async function fanOut(
       for (const s of push.sequenceNumbers) failed.add(s);
     }
   });
-  telemetry.count("GoneConnections", gone.length);
+  const goneViewers: SharedPush[] = [];
+  plan.shared.forEach((push, i) => {
+    const result = allResults[plan.pushes.length + i];
+    if (result === "gone") goneViewers.push(push);
+    else if (result !== "sent") failed.add(push.sequenceNumber);
+  });
+  telemetry.count("GoneConnections", gone.length + goneViewers.length);
   // A mover whose pushes all went out is marked fanned; one with a failed push is not, so the
   // retry of its record pushes its position again.
   const fanned = plan.fanned
@@ -126,6 +163,7 @@ export async function fanOut(
     deps.audience.setNearbyFlags(flags),
     deps.audience.removeSubscriptions(dead),
     deps.audience.markFanned(fanned),
+    ...goneViewers.map((v) => deps.shares.viewers.remove(v.sharedUserId, v.connectionId)),
   ]);
   // Dead connections are cleaned up together, so their Redis commands share round trips.
   await Promise.all(
@@ -136,7 +174,27 @@ export async function fanOut(
       }
     }),
   );
-  return { failedSequenceNumbers: [...failed], posts: plan.pushes.length, gone: gone.length };
+  return {
+    failedSequenceNumbers: [...failed],
+    posts: outgoing.length,
+    gone: gone.length + goneViewers.length,
+  };
+}
+
+/**
+ * A push to a share-link viewer. A viewer's first frame is published during its handshake, so it
+ * may reach the gateway before the connection is open there: "gone" from a viewer younger than
+ * NEW_VIEWER_GRACE_MS is retried a few times before the viewer counts as gone.
+ */
+async function postToViewer(
+  deps: Pick<FanoutDeps, "notifier" | "now" | "sleep">,
+  push: SharedPush,
+): Promise<PostResult> {
+  for (;;) {
+    const result = await deps.notifier.post(push.connectionId, push.frame);
+    if (result !== "gone" || deps.now() - push.connectedAt >= NEW_VIEWER_GRACE_MS) return result;
+    await deps.sleep(NEW_VIEWER_RETRY_MS);
+  }
 }
 
 /**
@@ -144,10 +202,10 @@ export async function fanOut(
  * grants none, wait for the next second. Under load this is where the fan-out slows down instead
  * of being throttled, and the batches that queue behind it grow: more updates per push.
  */
-async function postWithinBudget(
+async function postWithinBudget<T>(
   deps: Pick<FanoutDeps, "budget" | "now" | "sleep" | "concurrency">,
-  pushes: readonly Push[],
-  post: (push: Push) => Promise<PostResult>,
+  pushes: readonly T[],
+  post: (push: T) => Promise<PostResult>,
 ): Promise<PostResult[]> {
   const results: PostResult[] = [];
   while (results.length < pushes.length) {

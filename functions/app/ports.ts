@@ -5,6 +5,7 @@ import type { LocationEvent } from "../domain/events.ts";
 import type { MoverState, Subscriber } from "../domain/fanout-plan.ts";
 import type { MovementPolicy } from "../domain/movement.ts";
 import type { Settings } from "../domain/settings.ts";
+import type { ShareLink, ShareViewer } from "../domain/share-links.ts";
 import type { AppMetricName } from "../metric-names.ts";
 
 // ---- Positions (Redis `loc:{user}`, GEO cell index) ------------------------------------------
@@ -239,6 +240,46 @@ export interface HistoryRepository {
     startKey: { userId: string; sk: string } | null,
   ): Promise<HistoryPage>;
   deleteAll(userId: string): Promise<void>;
+}
+
+// ---- Share links (table `share-links`, Redis `sview:{user}`) ----------------------------------
+
+export interface ShareLinkRepository {
+  /** The user's stored links, expired ones included (until the table's TTL removes them). */
+  list(userId: string): Promise<ShareLink[]>;
+  /**
+   * Store a new link unless the user holds `maxActive` active links already (counted atomically
+   * with the write): false at the cap.
+   */
+  create(link: ShareLink, maxActive: number, now: number): Promise<boolean>;
+  /** Delete one of the user's links; the deleted link, or null when the user has none by that id. */
+  delete(userId: string, linkId: string): Promise<ShareLink | null>;
+  /** The link whose token has this hash, read consistently (null: none, or deleted). */
+  byTokenHash(tokenHash: string): Promise<ShareLink | null>;
+  /** One link, read consistently (null: revoked, or its slot reused by a newer link). */
+  get(userId: string, linkId: string): Promise<ShareLink | null>;
+}
+
+/** The viewers' connections of each shared user (`sview:{userId}`), which the fan-out reads. */
+export interface ShareViewerRegistry {
+  /** Register a viewer's connection unless its link has `maxPerLink` already: false at the cap. */
+  add(sharedUserId: string, viewer: ShareViewer, maxPerLink: number): Promise<boolean>;
+  remove(sharedUserId: string, connectionId: string): Promise<void>;
+  /** Remove every viewer of one link; returns their connections. */
+  takeLink(sharedUserId: string, linkId: string): Promise<string[]>;
+}
+
+/** Close a WebSocket connection from the server side (DeleteConnection); a gone one is no error. */
+export interface ConnectionCloser {
+  close(connectionId: string): Promise<void>;
+}
+
+/**
+ * Ends each link's viewers at its expiry, within a second (docs/ARCHITECTURE.md, "Share links"): a
+ * timer that runs `endShareLink` at `expiresAt`.
+ */
+export interface ShareExpiryScheduler {
+  schedule(link: Pick<ShareLink, "userId" | "linkId" | "expiresAt">): Promise<void>;
 }
 
 // ---- Observability ----------------------------------------------------------------------------

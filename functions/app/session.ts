@@ -88,7 +88,7 @@ export interface InitInput {
 export interface InitResult extends Page {
   serverTime: number;
   radiusM: number;
-  /** How often the client is asked to report its position (docs/PROTOCOL.md §2.10). */
+  /** How often the client is asked to report its position (docs/PROTOCOL.md §2.11). */
   reportEveryS: number;
   self: { lat: number; lon: number; at: number };
 }

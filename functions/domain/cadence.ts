@@ -1,4 +1,4 @@
-// The reporting cadence (docs/PROTOCOL.md §2.10): how often the server asks a client to report its
+// The reporting cadence (docs/PROTOCOL.md §2.11): how often the server asks a client to report its
 // position. Fast while someone who may see the user is watching from close enough to be shown
 // them soon; slow otherwise, since positions nobody is looking at cost messages and batteries.
 // Pure: app/cadence.ts reads the state and applies what this decides.

@@ -6,6 +6,7 @@
 import type { LocationEvent } from "./events.ts";
 import type { LatLon } from "./geo.ts";
 import { distanceM, isNearby, type ProximityRule, shownDistanceM } from "./proximity.ts";
+import { type SharedFrame, type ShareViewer, sharedFrame } from "./share-links.ts";
 import { type FriendVisibility, shownPosition } from "./visibility.ts";
 
 export interface StreamRecord {
@@ -53,6 +54,19 @@ export interface MoverState {
   published: PublishedPosition | undefined;
   /** The `at` of the newest published position already fanned out to the subscribers. */
   fannedAt: number | undefined;
+  /** The connections watching the user through a live share link (none when absent). */
+  viewers?: readonly ShareViewer[];
+}
+
+/** A `shared` frame to one share-link viewer's connection. */
+export interface SharedPush {
+  connectionId: string;
+  /** The user it is about (their `sview:` entry is removed if the connection is gone). */
+  sharedUserId: string;
+  /** When the viewer joined (a young one that looks gone is retried: NEW_VIEWER_GRACE_MS). */
+  connectedAt: number;
+  frame: SharedFrame;
+  sequenceNumber: string;
 }
 
 export interface Push {
@@ -67,6 +81,8 @@ export interface Push {
 
 export interface Plan {
   pushes: Push[];
+  /** One frame per share-link viewer connection of each mover with news. */
+  shared: SharedPush[];
   /** The movers whose published position went out: mark them fanned once their pushes succeed. */
   fanned: { userId: string; at: number; sequenceNumber: string }[];
   /** Records with nothing left to deliver: their mover's position had gone out already (or the
@@ -96,6 +112,12 @@ export interface PlanInput {
   positions: ReadonlyMap<string, LatLon>;
   config: FanoutConfig;
   visibility?: (moverId: string, viewerId: string) => Visibility;
+  /** Share-link viewers: whether a mover hides from them (ghost mode, sharing off). */
+  hiddenFromViewers?: (moverId: string) => boolean;
+  /** Display names of the movers that have viewers. */
+  displayNames?: ReadonlyMap<string, string | null>;
+  /** Now: a viewer whose link expired is never served, even before the expiry ends it. */
+  now?: number;
 }
 
 const everyonePrecise = (): Visibility => "precise";
@@ -122,6 +144,7 @@ export function planFanout(input: PlanInput): Plan {
 
   let stale = 0;
   const fanned: Plan["fanned"] = [];
+  const shared: SharedPush[] = [];
   for (const { sequenceNumber, event } of input.records) {
     const mover = input.movers.get(event.userId);
     if (!mover) continue;
@@ -139,6 +162,27 @@ export function planFanout(input: PlanInput): Plan {
       // Back online since this `offline` record: its position goes out with its own record.
       stale++;
       continue;
+    }
+
+    if (mover.viewers && mover.viewers.length > 0) {
+      const hidden = input.hiddenFromViewers?.(event.userId) ?? false;
+      const displayName = input.displayNames?.get(event.userId) ?? null;
+      for (const viewer of mover.viewers) {
+        if (input.now !== undefined && viewer.expiresAt <= input.now) continue;
+        shared.push({
+          connectionId: viewer.connectionId,
+          sharedUserId: event.userId,
+          connectedAt: viewer.connectedAt,
+          frame: sharedFrame({
+            userId: event.userId,
+            displayName,
+            position,
+            precision: viewer.precision,
+            hidden,
+          }),
+          sequenceNumber,
+        });
+      }
     }
 
     // What made the mover away: this position (out of the radius, or hidden), or going offline.
@@ -190,5 +234,5 @@ export function planFanout(input: PlanInput): Plan {
       }
     }
   }
-  return { pushes: [...pushes.values()], fanned, stale };
+  return { pushes: [...pushes.values()], shared, fanned, stale };
 }

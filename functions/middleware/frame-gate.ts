@@ -34,7 +34,8 @@ export const frameGate = (
         `more than ${FRAMES_PER_WINDOW} frames in ${RATE_WINDOW_MS / 1000} s on this connection; slow down`,
       );
     }
-    if (sessionRequired && !known) {
+    // A share-link viewer has no session to lose (it may only ping: ws.ts).
+    if (sessionRequired && !known && !(request.event as { viewer?: unknown }).viewer) {
       throw new AppError(
         "init_required",
         "the server lost this connection's session (for example in a restart); send init again",

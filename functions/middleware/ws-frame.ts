@@ -3,6 +3,7 @@
 // throws, so that the rate limit (between the two) counts unreadable frames as well.
 import type { MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
+import type { ViewerPrincipal } from "../app/share-links.ts";
 import { AppError } from "../domain/errors.ts";
 import {
   type Action,
@@ -17,7 +18,16 @@ import { logger } from "../observability.ts";
 /** A route event with the Lambda authorizer's context, as API Gateway passes it to every route. */
 export type WsEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: APIGatewayProxyWebsocketEventV2["requestContext"] & {
-    authorizer?: { userId?: unknown; principalId?: unknown };
+    authorizer?: {
+      userId?: unknown;
+      principalId?: unknown;
+      /** A share-link viewer's connection (ws-authorizer.ts): `viewer` and the link's fields. */
+      role?: unknown;
+      sharedUserId?: unknown;
+      shareLinkId?: unknown;
+      sharePrecision?: unknown;
+      shareExpiresAt?: unknown;
+    };
   };
 };
 
@@ -28,9 +38,16 @@ export interface WsCaller {
   connectionId: string;
 }
 
+/** A share-link viewer's connection: who it watches, through which link. */
+export interface WsViewer extends ViewerPrincipal {
+  connectionId: string;
+}
+
 /** What the middlewares below add to the event. */
 export interface WsRead {
   caller?: WsCaller;
+  /** Set instead of `caller` on a share-link viewer's connection. */
+  viewer?: WsViewer;
   /** The frame as a JSON object, or why it is not one. */
   parsed?: { ok: true; value: Record<string, unknown> } | { ok: false; error: AppError };
   /** The frame's requestId when it carries a valid one: every reply echoes it. */
@@ -48,9 +65,45 @@ export function callerOf(event: WsEvent): WsCaller {
   return { userId, connectionId: event.requestContext.connectionId };
 }
 
-/** The caller, on the event and as keys of every log line of the invocation. */
+/** The viewer of a share link, when the authorizer admitted one (null: a user's connection). */
+export function viewerOf(event: WsEvent): WsViewer | null {
+  const a = event.requestContext.authorizer;
+  if (a?.role !== "viewer") return null;
+  // API Gateway may hand the context's numbers to the routes as strings.
+  const expiresAt = Number(a.shareExpiresAt);
+  const precision = a.sharePrecision;
+  if (
+    typeof a.sharedUserId !== "string" ||
+    typeof a.shareLinkId !== "string" ||
+    (precision !== "precise" && precision !== "approximate") ||
+    !Number.isFinite(expiresAt)
+  )
+    throw new Error("route event has a malformed share-link viewer context");
+  return {
+    sharedUserId: a.sharedUserId,
+    linkId: a.shareLinkId,
+    precision,
+    expiresAt,
+    connectionId: event.requestContext.connectionId,
+  };
+}
+
+/**
+ * The caller (or the share-link viewer), on the event and as keys of every log line of the
+ * invocation.
+ */
 export const caller = (): MiddlewareObj<WsEvent & WsRead> => ({
   before: (request) => {
+    const viewer = viewerOf(request.event);
+    if (viewer) {
+      request.event.viewer = viewer;
+      logger.appendKeys({
+        sharedUserId: viewer.sharedUserId,
+        shareLinkId: viewer.linkId,
+        connectionId: viewer.connectionId,
+      });
+      return;
+    }
     const who = callerOf(request.event);
     request.event.caller = who;
     logger.appendKeys({ userId: who.userId, connectionId: who.connectionId });

@@ -5,7 +5,7 @@
 // @middy/ws-*: the protocol's error frames, rate limit and session check are ours.
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
-import type { ErrorCode } from "../domain/errors.ts";
+import { AppError, type ErrorCode } from "../domain/errors.ts";
 import type { Action } from "../domain/frames.ts";
 import { describeError, logger } from "../observability.ts";
 import { clientErrorOf } from "./errors.ts";
@@ -20,6 +20,7 @@ import {
   type WsEvent,
   type WsRead,
   type WsResult,
+  type WsViewer,
 } from "./ws-frame.ts";
 
 export type { FrameEvent, WsEvent, WsResult } from "./ws-frame.ts";
@@ -52,6 +53,17 @@ export interface RouteOptions {
   shedLate?: LateFrameRule;
 }
 
+/**
+ * A share-link viewer may only send `ping` (docs/PROTOCOL.md §2.10): any other frame, `$default`'s
+ * included, is `unknown_action`, after the rate limit and before anything reads the frame.
+ */
+export const viewersOnlyPing = (action: Action | null): MiddlewareObj<WsEvent & WsRead> => ({
+  before: (request) => {
+    if (request.event.viewer && action !== "ping")
+      throw new AppError("unknown_action", "a share-link viewer may only send ping");
+  },
+});
+
 /** The frame stack every route that receives frames shares, `$default` included. */
 const frameStack = (
   gate: () => Promise<FrameGate>,
@@ -66,6 +78,7 @@ const frameStack = (
   ...(options.shedLate ? [shedLateFrames(options.shedLate)] : []),
   // `init` (re)creates the session and $default answers what it cannot read: neither needs one.
   frameGate(gate, { sessionRequired: action !== null && action !== "init" }),
+  viewersOnlyPing(action),
   validFrame(action),
 ];
 
@@ -97,16 +110,20 @@ const HANDSHAKE_STATUS: Partial<Record<ErrorCode, number>> = {
   rate_limited: 429,
   // A dependency is down: retry with backoff.
   unavailable: 503,
+  // A share link revoked or expired while its viewer's handshake was under way.
+  unauthorized: 401,
 };
 
 /**
  * `$connect` and `$disconnect`: the caller and observability. `$connect` refuses the handshake with
  * the status of its error (429, 503, else 500), counted as a client error like any other;
- * `$disconnect` logs its failure with the caller's keys and rethrows.
+ * `$disconnect` logs its failure with the caller's keys and rethrows. A share-link viewer's
+ * connection runs `runViewer` instead of `run`.
  */
 export function wsLifecycle(
   route: "$connect" | "$disconnect",
   run: (event: WsEvent & { caller: { userId: string; connectionId: string } }) => Promise<void>,
+  runViewer: (event: WsEvent & { viewer: WsViewer }) => Promise<void>,
 ): WsHandler {
   const failures: MiddlewareObj<WsEvent, WsResult> = {
     onError: (request) => {
@@ -118,9 +135,12 @@ export function wsLifecycle(
       }
     },
   };
-  type LifecycleEvent = WsEvent & WsRead & { caller: { userId: string; connectionId: string } };
+  type LifecycleEvent = WsEvent & WsRead;
   return middy<LifecycleEvent, WsResult>(async (event: LifecycleEvent) => {
-    await run(event);
+    const { caller: who, viewer } = event;
+    if (viewer) await runViewer({ ...event, viewer });
+    else if (who) await run({ ...event, caller: who });
+    else throw new Error("the caller middleware set neither a caller nor a viewer");
     return { statusCode: 200 };
   })
     .use(observe())

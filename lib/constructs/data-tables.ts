@@ -1,9 +1,17 @@
-// The DynamoDB tables: user profiles, friendships (one item per direction) and location history
-// (TTL `expiresAt`). On-demand, encrypted, point-in-time recovery (on the history table only when
+// The DynamoDB tables: user profiles, friendships (one item per direction), location history
+// (TTL `expiresAt`) and live share links (TTL `expiresAtS`). On-demand, encrypted, point-in-time recovery (on the history table only when
 // asked: its items expire anyway); data is retained outside dev.
 import { Validations } from "aws-cdk-lib";
-import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
+import { SHARE_LINKS_TOKEN_INDEX } from "../../functions/adapters/share-links-repo.ts";
 import { removalPolicyFor } from "../retention.ts";
 
 export interface DataTablesProps {
@@ -21,6 +29,7 @@ export class DataTables extends Construct {
   readonly users: Table;
   readonly friendships: Table;
   readonly history: Table;
+  readonly shareLinks: Table;
 
   constructor(scope: Construct, id: string, props: DataTablesProps) {
     super(scope, id);
@@ -50,6 +59,22 @@ export class DataTables extends Construct {
       sortKey: { name: "sk", type: AttributeType.STRING },
       timeToLiveAttribute: "expiresAt",
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.historyPitr ?? false },
+    });
+    // Live share links (functions/adapters/share-links-repo.ts): a user's link slots, the index of
+    // token hashes the handshake reads, TTL on the expiry, and a stream that starts each link's
+    // expiry workflow (share-expiry.ts).
+    this.shareLinks = new Table(this, "ShareLinks", {
+      ...common,
+      tableName: `${props.namePrefix}-share-links`,
+      partitionKey: { name: "userId", type: AttributeType.STRING },
+      sortKey: { name: "slot", type: AttributeType.NUMBER },
+      timeToLiveAttribute: "expiresAtS",
+      stream: StreamViewType.NEW_IMAGE,
+    });
+    this.shareLinks.addGlobalSecondaryIndex({
+      indexName: SHARE_LINKS_TOKEN_INDEX,
+      partitionKey: { name: "tokenHash", type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
     });
     if (!props.historyPitr) {
       Validations.of(this.history).acknowledge({

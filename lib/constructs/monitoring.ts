@@ -21,6 +21,7 @@ import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import type { IStateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import {
   type AppMetricName,
@@ -44,6 +45,11 @@ export interface MonitoringProps {
   readonly functions: readonly HouseFunction[];
   readonly consumers: readonly StreamConsumerWatch[];
   readonly deadLetterQueues: readonly { readonly name: string; readonly queue: IQueue }[];
+  /**
+   * Step Functions workflows whose failed or timed-out executions alarm (the share-link expiry).
+   * @default none
+   */
+  readonly workflows?: readonly { readonly name: string; readonly machine: IStateMachine }[];
   readonly webSocket: { readonly apiId: string; readonly stageName: string };
   readonly httpApi: IHttpApi;
   /** CacheClusterId of every cache node. */
@@ -190,6 +196,23 @@ export class Monitoring extends Construct {
         queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: "Maximum" }),
         1,
         "a stream batch failed all retries and was dead-lettered",
+      );
+    }
+
+    for (const { name, machine } of props.workflows ?? []) {
+      this.alarm(
+        `${name}-workflow-failed`,
+        new MathExpression({
+          expression: "failed + timedOut",
+          usingMetrics: {
+            failed: machine.metricFailed({ period: PERIOD, statistic: "Sum" }),
+            timedOut: machine.metricTimedOut({ period: PERIOD, statistic: "Sum" }),
+          },
+          period: PERIOD,
+          label: `${name} executions failed or timed out`,
+        }),
+        1,
+        `${name} workflow executions failed or timed out (share links not ended at their expiry)`,
       );
     }
 

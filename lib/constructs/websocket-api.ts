@@ -1,4 +1,5 @@
-// The WebSocket API: a Lambda authorizer on $connect (token in the query string), one route per
+// The WebSocket API: a Lambda authorizer on $connect (a user's token or a share link's in the query
+// string), one route per
 // entry of routes.ts, two-way so that route replies reach the client, and a throttled, logged stage.
 import { RemovalPolicy, Validations } from "aws-cdk-lib";
 import { CfnAccount } from "aws-cdk-lib/aws-apigateway";
@@ -101,7 +102,11 @@ export class RealtimeApi extends Construct {
         integration: integration("$connect", connect),
         authorizer: new WebSocketLambdaAuthorizer("TokenAuthorizer", props.authorizer, {
           authorizerName: `${props.namePrefix}-token`,
-          identitySource: ["route.request.querystring.token"],
+          // None: a user's handshake carries `token`, a share-link viewer's `share`, and API
+          // Gateway refuses (401) a handshake missing any configured identity source before the
+          // authorizer runs. The authorizer refuses one with neither. WebSocket authorizers are
+          // never cached, so every handshake is checked afresh (a revoked link at once).
+          identitySource: [],
         }),
       },
       disconnectRouteOptions: { integration: integration("$disconnect", disconnect) },

@@ -17,6 +17,7 @@ import { APP_METRICS, METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/me
 import {
   AUTHORIZER_ENTRY,
   HTTP_ROUTES,
+  SHARE_EXPIRY_ENTRY,
   STREAM_CONSUMERS,
   WS_ROUTES,
 } from "../../functions/routes.ts";
@@ -35,6 +36,7 @@ const ENTRIES = [
     ...Object.values(WS_ROUTES),
     ...Object.values(HTTP_ROUTES),
     ...Object.values(STREAM_CONSUMERS),
+    SHARE_EXPIRY_ENTRY,
     "cognito-post-confirmation",
   ]),
 ];
@@ -486,6 +488,25 @@ describe("observability", () => {
 });
 
 describe("IAM", () => {
+  /**
+   * What may be granted on Resource *: X-Ray's segment upload, and what the share-expiry workflow's
+   * logging and tracing need (Step Functions documents these actions as taking no resource).
+   */
+  const ON_EVERYTHING = new Set([
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+  ]);
+
   it("grants no wildcard action, and nothing on Resource * but X-Ray's segment upload", () => {
     const statements = allStatements();
     expect(statements.length).toBeGreaterThan(0);
@@ -495,14 +516,14 @@ describe("IAM", () => {
       const onEverything = asArray(s.Resource).includes("*");
       if (onEverything) {
         expect(
-          actions.every((a) => a === "xray:PutTraceSegments" || a === "xray:PutTelemetryRecords"),
+          actions.every((a) => ON_EVERYTHING.has(a)),
           JSON.stringify(s),
         ).toBe(true);
       }
     }
   });
 
-  it("lets only the fan-out and the friends API post to connections, on this stage's @connections path", () => {
+  it("lets only the fan-out, the friends API and the share-link enders use connections, on this stage's @connections path", () => {
     const managers = ENTRIES.filter((e) => actionsOf(e).includes("execute-api:ManageConnections"));
     expect(managers.sort()).toEqual(needing("connections").sort());
     expect(managers).toContain(STREAM_CONSUMERS.fanout);
@@ -510,11 +531,19 @@ describe("IAM", () => {
       const statement = statementsOf(entry).find((s) =>
         asArray(s.Action).includes("execute-api:ManageConnections"),
       );
-      // PostToConnection only: nothing reads (GET) or closes (DELETE) a connection.
-      const resources = asArray(statement?.Resource);
-      expect(resources, entry).toHaveLength(1);
-      expect(rendered(resources[0]), entry).toMatch(new RegExp(`/${STAGE}/POST/@connections/\\*$`));
+      // PostToConnection; DeleteConnection only where a share link's end closes its viewers;
+      // nothing reads (GET) a connection.
+      const methods =
+        FUNCTION_NEEDS[entry as keyof typeof FUNCTION_NEEDS]?.connections === "post-and-close"
+          ? ["POST", "DELETE"]
+          : ["POST"];
+      const resources = asArray(statement?.Resource).map(rendered);
+      const pattern = new RegExp(`/${STAGE}/([A-Z]+)/@connections/\\*$`);
+      expect(resources.map((r) => pattern.exec(r)?.[1]).sort(), entry).toEqual([...methods].sort());
     }
+    expect(needing("connections")).toEqual(
+      expect.arrayContaining(["http-share-links", SHARE_EXPIRY_ENTRY]),
+    );
   });
 
   it("lets only the publishers put records, with a data key of the stream's key", () => {
@@ -576,8 +605,8 @@ describe("IAM", () => {
    * cases), and nothing else: a grant the handler does not use fails this test.
    */
   const HANDLER_CALLS: Record<string, string[]> = {
-    "ws-authorizer": [],
-    "ws-connect": [SECRET],
+    "ws-authorizer": ["dynamodb:Query share-links", "dynamodb:GetItem share-links"],
+    "ws-connect": [SECRET, ...PUBLISH, "dynamodb:Query share-links", ...CADENCE],
     "ws-disconnect": [SECRET, ...PUBLISH, ...CADENCE],
     "ws-default": [SECRET],
     "ws-init": [SECRET, ...PUBLISH, "dynamodb:Query friendships", SNAPSHOT, POST],
@@ -612,6 +641,19 @@ describe("IAM", () => {
       "dynamodb:Query location-history",
       "dynamodb:BatchWriteItem location-history",
     ],
+    "http-share-links": [
+      SECRET,
+      "dynamodb:Query share-links",
+      "dynamodb:PutItem share-links",
+      "dynamodb:DeleteItem share-links",
+      "execute-api:ManageConnections @connections",
+      "execute-api:ManageConnections @connections",
+    ],
+    "share-expiry": [
+      SECRET,
+      "execute-api:ManageConnections @connections",
+      "execute-api:ManageConnections @connections",
+    ],
     "cognito-post-confirmation": ["dynamodb:PutItem users"],
   };
 
@@ -640,9 +682,20 @@ describe("IAM", () => {
         "BatchWriteItem",
       ].map((a) => `dynamodb:${a}`),
     );
-    const dynamo = allStatements().flatMap((s) =>
-      asArray(s.Action).filter((a) => a.startsWith("dynamodb:")),
+    // Only the share-expiry pipe reads a table's stream (the share-links table's): its own role.
+    const pipeRoles = ofType("AWS::IAM::Role")
+      .filter(([, r]) => JSON.stringify(prop(r, "AssumeRolePolicyDocument")).includes("pipes."))
+      .map(([id]) => id);
+    expect(pipeRoles).toHaveLength(1);
+    const pipePolicies = new Set(
+      ofType("AWS::IAM::Policy")
+        .filter(([, p]) => JSON.stringify(prop(p, "Roles")).includes(`"${pipeRoles[0]}"`))
+        .map(([id]) => id),
     );
+    const dynamo = ofType("AWS::IAM::Policy")
+      .filter(([id]) => !pipePolicies.has(id))
+      .flatMap(([, p]) => prop<{ Statement: PolicyStatementJson[] }>(p, "PolicyDocument").Statement)
+      .flatMap((s) => asArray(s.Action).filter((a) => a.startsWith("dynamodb:")));
     expect(dynamo.length).toBeGreaterThan(0);
     expect(dynamo).not.toContain("dynamodb:Scan");
     expect(dynamo.filter((a) => !repoCalls.has(a))).toEqual([]);
@@ -741,7 +794,7 @@ describe("WebSocket API", () => {
     });
   });
 
-  it("authorizes $connect with the token query parameter through the authorizer function", () => {
+  it("authorizes $connect through the authorizer function, with no identity source (token or share)", () => {
     const authorizers = Object.entries(
       template.findResources("AWS::ApiGatewayV2::Authorizer", {
         Properties: { AuthorizerType: "REQUEST" },
@@ -749,7 +802,9 @@ describe("WebSocket API", () => {
     );
     expect(authorizers).toHaveLength(1);
     const [authorizerId, authorizer] = authorizers[0] as [string, CfnResource];
-    expect(prop(authorizer, "IdentitySource")).toEqual(["route.request.querystring.token"]);
+    // API Gateway would refuse a handshake lacking a configured source before the authorizer: a
+    // user sends `token`, a share-link viewer `share`.
+    expect(prop(authorizer, "IdentitySource") ?? []).toEqual([]);
     expect(JSON.stringify(prop(authorizer, "AuthorizerUri"))).toContain(
       `"${functionId(AUTHORIZER_ENTRY)}"`,
     );
@@ -903,8 +958,8 @@ describe("data at rest and in transit", () => {
     expect(Object.keys(keys)).toContain(keyId);
   });
 
-  it("encrypts, recovers (but the expiring history) and (on dev) may destroy the three tables", () => {
-    template.resourceCountIs("AWS::DynamoDB::Table", 3);
+  it("encrypts, recovers (but the expiring history) and (on dev) may destroy the four tables", () => {
+    template.resourceCountIs("AWS::DynamoDB::Table", 4);
     const tableProps = {
       BillingMode: "PAY_PER_REQUEST",
       SSESpecification: { SSEEnabled: true },
@@ -933,6 +988,55 @@ describe("data at rest and in transit", () => {
       ],
       TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
     });
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      ...tableProps,
+      TableName: `${PREFIX}-share-links`,
+      KeySchema: [
+        { AttributeName: "userId", KeyType: "HASH" },
+        { AttributeName: "slot", KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: "byTokenHash",
+          KeySchema: [{ AttributeName: "tokenHash", KeyType: "HASH" }],
+          Projection: { ProjectionType: "KEYS_ONLY" },
+        },
+      ],
+      TimeToLiveSpecification: { AttributeName: "expiresAtS", Enabled: true },
+      StreamSpecification: { StreamViewType: "NEW_IMAGE" },
+    });
+  });
+
+  it("ends share links at their expiry: the table's stream, a pipe, a workflow waiting until expiresAtIso", () => {
+    const [, pipe] = only("AWS::Pipes::Pipe");
+    expect(rendered(prop(pipe, "Source"))).toMatch(/TablesShareLinks.*StreamArn/);
+    expect(prop(pipe, "SourceParameters")).toMatchObject({
+      FilterCriteria: {
+        Filters: [{ Pattern: JSON.stringify({ eventName: ["INSERT", "MODIFY"] }) }],
+      },
+    });
+    const [machineId, machine] = only("AWS::StepFunctions::StateMachine");
+    expect(prop(pipe, "Target")).toEqual({ Ref: machineId });
+    expect(prop(machine, "StateMachineType")).toBe("STANDARD");
+    const definition = rendered(prop(machine, "DefinitionString"));
+    expect(definition).toContain('"TimestampPath":"$.expiresAtIso"');
+    expect(definition).toContain(functionId(SHARE_EXPIRY_ENTRY));
+    // The pipe may start this workflow and read this stream, nothing else.
+    const [pipeRoleId] = ofType("AWS::IAM::Role")
+      .filter(([, r]) => JSON.stringify(prop(r, "AssumeRolePolicyDocument")).includes("pipes."))
+      .map(([id]) => id);
+    const statements = ofType("AWS::IAM::Policy")
+      .filter(([, p]) => JSON.stringify(prop(p, "Roles")).includes(`"${pipeRoleId}"`))
+      .flatMap(
+        ([, p]) => prop<{ Statement: PolicyStatementJson[] }>(p, "PolicyDocument").Statement,
+      );
+    expect(statements.flatMap((s) => asArray(s.Action)).sort()).toEqual([
+      "dynamodb:DescribeStream",
+      "dynamodb:GetRecords",
+      "dynamodb:GetShardIterator",
+      "dynamodb:ListStreams",
+      "states:StartExecution",
+    ]);
   });
 
   it("runs the cache in cluster mode, Multi-AZ, encrypted in transit and at rest, with an AUTH token", () => {
@@ -1189,6 +1293,16 @@ describe("monitoring", () => {
       expect(prop(alarm, "AlarmName"), id).toEqual(expect.stringMatching(`^${PREFIX}\\.`));
       expect(prop(alarm, "AlarmActions"), id).toEqual([{ Ref: topicId }]);
     }
+  });
+
+  it("alarms on failed or timed-out share-expiry workflow executions", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").filter(
+      ([, a]) => prop(a, "AlarmName") === `${PREFIX}.share-expiry-workflow-failed`,
+    );
+    expect(alarms).toHaveLength(1);
+    const metrics = JSON.stringify(prop((alarms[0] as [string, CfnResource])[1], "Metrics"));
+    expect(metrics).toContain("ExecutionsFailed");
+    expect(metrics).toContain("ExecutionsTimedOut");
   });
 
   it("alarms on errors and throttles of every function", () => {

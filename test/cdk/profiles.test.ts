@@ -101,6 +101,7 @@ describe("dev profile (the default)", () => {
       "nearby-friends-qa-users": true,
       "nearby-friends-qa-friendships": true,
       "nearby-friends-qa-location-history": false,
+      "nearby-friends-qa-share-links": true,
     });
   });
 });

@@ -1,8 +1,8 @@
-// The reporting cadence through the stack (PROTOCOL §2.10): `reportEveryS` in the init reply, and a
+// The reporting cadence through the stack (PROTOCOL §2.11): `reportEveryS` in the init reply, and a
 // `cadence` push when a close friend connects, leaves, or the user hides from them.
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_TUNABLES } from "../../functions/config.ts";
-import { at, type Frame, http, makeFriends, newUser, Sessions } from "./client.ts";
+import { at, type Frame, http, makeFriends, newUser, Session, Sessions } from "./client.ts";
 
 const FAST = DEFAULT_TUNABLES.reportFastS;
 const SLOW = DEFAULT_TUNABLES.reportSlowS;
@@ -59,5 +59,23 @@ describe("reporting cadence", () => {
     await aliceWs.request({ action: "ping" });
     await bobWs.request({ action: "ping" });
     expect(bobWs.frames.filter((f) => f.type === "cadence")).toEqual([]);
+  });
+
+  it("is fast while a share link of the user is watched, slow again when the viewer leaves", async () => {
+    const alice = await newUser("alice");
+    const aliceWs = await sessions.connect(alice.token);
+    expect((await aliceWs.request({ action: "init", ...at(0) })).reportEveryS).toBe(SLOW);
+    const link = await http("POST", "/share-links", alice.token, {
+      expiresInS: 600,
+      precision: "approximate",
+    });
+    expect(link.status).toBe(201);
+
+    const viewer = await Session.watch((link.body as { token: string }).token);
+    await aliceWs.next(cadence(FAST));
+    const mark = aliceWs.frames.length;
+    await viewer.close();
+
+    await aliceWs.next(cadence(SLOW), 5000, mark);
   });
 });

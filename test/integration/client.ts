@@ -89,6 +89,20 @@ export class Session {
     });
   }
 
+  /** A share-link viewer's session: the link's token in `share` instead of `token`. */
+  static watch(shareToken: string, base = wsUrl()): Promise<Session> {
+    const url = new URL(base);
+    url.searchParams.set("share", shareToken);
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url.toString());
+      ws.once("open", () => resolve(new Session(ws)));
+      ws.once("unexpected-response", (_req, res) =>
+        reject(new Error(`handshake refused: ${res.statusCode}`)),
+      );
+      ws.once("error", reject);
+    });
+  }
+
   send(frame: object | string): void {
     this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
   }

@@ -18,6 +18,8 @@ export default async function setup(project: TestProject) {
     project.provide("wsUrl", wsUrl);
     return;
   }
+  // Share links may live 1 s on this stack, so the expiry tests need not wait the protocol's 60 s.
+  process.env.SHARE_LINK_MIN_EXPIRES_S ??= "1";
   const stack: LocalStack = await startLocalStack({ httpPort: 0, wsPort: 0, log: () => undefined });
   project.provide("httpUrl", stack.httpUrl);
   project.provide("wsUrl", stack.wsUrl);

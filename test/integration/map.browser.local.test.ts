@@ -1,6 +1,7 @@
 // The live map in a real browser (local stack: it signs in through POST /dev/token): alice's page
 // shows bob, moved through the SDK, at the right distance, follows his move, drops him on `away`;
-// its ghost and precision controls change alice's settings. Saves a screenshot in test-output/.
+// its ghost and precision controls change alice's settings; a share link's page shows alice to
+// someone without an account. Saves a screenshot in test-output/.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -13,7 +14,7 @@ import {
   type NearbyFriendsClient,
 } from "../../client/index.ts";
 import { type Browser, launchChromium, TEST_OUTPUT } from "../support/browser.ts";
-import { at, HOME, httpUrl, newUser, type TestUser, wsUrl } from "./client.ts";
+import { at, HOME, http, httpUrl, newUser, type TestUser, wsUrl } from "./client.ts";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -134,6 +135,41 @@ describe("live map in a browser (local stack)", () => {
       await page.waitForSelector('#ghost[data-sharing="on"]', { timeout: 10_000 });
       expect(await api(alice).getSettings()).toMatchObject({ sharing: "on", ghostUntil: null });
     } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it("shows a share link's user live at /map?share=, then hidden, then ended on revocation", async () => {
+    // Prepare: alice online at HOME, with a share link.
+    const alice = await newUser("alice");
+    const aliceClient = connect({ url: wsUrl(), token: alice.token, WebSocket, position: HOME });
+    const created = await http("POST", "/share-links", alice.token, {
+      expiresInS: 600,
+      precision: "precise",
+    });
+    const link = created.body as { id: string; url: string };
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    try {
+      // Act 1: someone without an account opens the link's page (the URL names /map here).
+      await page.goto(`${httpUrl()}/map${new URL(link.url).search}`);
+
+      // Assess 1: live, with alice's name and an age.
+      await page.waitForSelector('#share[data-share-state="live"]', { timeout: 15_000 });
+      expect(await page.textContent("#share-name")).toBe("alice");
+      await expect.poll(() => page.textContent("#share-age")).toMatch(/^updated /);
+
+      // Act 2 / Assess 2: ghost mode hides her.
+      await http("PUT", "/me/settings", alice.token, { sharing: "off" });
+      await page.waitForSelector('#share[data-share-state="hidden"]', { timeout: 15_000 });
+
+      // Act 3 / Assess 3: the link is revoked: the page says it ended.
+      await http("DELETE", `/share-links/${link.id}`, alice.token);
+      await page.waitForSelector('#share[data-share-state="ended"]', { timeout: 5_000 });
+      expect(errors).toEqual([]);
+    } finally {
+      aliceClient.close();
       await page.close();
     }
   }, 60_000);

@@ -152,6 +152,7 @@ describe("Redis Cluster", () => {
         sleep: async () => undefined,
         now: () => now,
         concurrency: 8,
+        shares: { names: { displayNames: async () => new Map() }, viewers: store.shareViewers },
       },
       records,
     );

@@ -172,16 +172,17 @@ describe("GEO cell index", () => {
 describe("connections and subscriptions", () => {
   it("reports the user offline only when the last connection closes, and removes the position", async () => {
     const u = uid("alice");
+    const [c1, c2] = [uid("c"), uid("c")];
     await write(u, HOME, T0);
     const cell = geohashEncode(HOME.lat, HOME.lon, 4);
     await store.positions.indexCell(u, { ...HOME, cell }, null);
-    await store.connections.add(u, "c1", T0);
-    await store.connections.add(u, "c2", T0);
-    expect(await redis.hget("cx:{c1}", "userId")).toBe(u);
-    expect(await store.connections.remove(u, "c1")).toEqual({ offline: false, followed: [] });
+    await store.connections.add(u, c1, T0);
+    await store.connections.add(u, c2, T0);
+    expect(await redis.hget(`cx:{${c1}}`, "userId")).toBe(u);
+    expect(await store.connections.remove(u, c1)).toEqual({ offline: false, followed: [] });
     expect(await redis.exists(`loc:{${u}}`)).toBe(1);
-    expect(await store.connections.remove(u, "c2")).toEqual({ offline: true, followed: [] });
-    expect(await redis.exists(`loc:{${u}}`, `cx:{c2}`, `conns:{${u}}`)).toBe(0);
+    expect(await store.connections.remove(u, c2)).toEqual({ offline: true, followed: [] });
+    expect(await redis.exists(`loc:{${u}}`, `cx:{${c2}}`, `conns:{${u}}`)).toBe(0);
     expect(await redis.zscore(`geo:{${cell}}`, u)).toBeNull();
   });
 

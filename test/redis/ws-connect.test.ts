@@ -43,6 +43,7 @@ beforeAll(async () => {
     REDIS_URL: inject("redisUrl"),
     LOCATION_STREAM: "location-events-test",
     USERS_TABLE: "Users-test",
+    SHARE_LINKS_TABLE: "ShareLinks-test",
     FRIENDSHIPS_TABLE: "Friendships-test",
     // $disconnect tells the friends it followed of their new cadence (none here).
     CONNECTIONS_ENDPOINT: "https://example.execute-api.us-east-1.amazonaws.com/test",

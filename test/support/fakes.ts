@@ -28,6 +28,8 @@ import type {
   PublishedMarker,
   PushBudget,
   SettingsCache,
+  ShareLinkRepository,
+  ShareViewerRegistry,
   StoredPosition,
   UserProfile,
   UserRepository,
@@ -36,6 +38,11 @@ import type {
 } from "../../functions/app/ports.ts";
 import { type CadenceAware, connect, init, type SessionDeps } from "../../functions/app/session.ts";
 import type { UpdateSettingsDeps } from "../../functions/app/settings.ts";
+import type {
+  EndLinkDeps,
+  ShareLinksDeps,
+  ViewerConnectDeps,
+} from "../../functions/app/share-links.ts";
 import { DEFAULT_TUNABLES, type Tunables } from "../../functions/config.ts";
 import type { LocationEvent } from "../../functions/domain/events.ts";
 import type { FriendUpdate, StreamRecord, Subscriber } from "../../functions/domain/fanout-plan.ts";
@@ -47,6 +54,7 @@ import {
   normalizeSettings,
   type Settings,
 } from "../../functions/domain/settings.ts";
+import type { ShareLink, ShareViewer } from "../../functions/domain/share-links.ts";
 import { RecordingLog, RecordingTelemetry } from "./observability.ts";
 
 /** 2025-11-22T00:06:40Z: the time every world starts at unless told otherwise. */
@@ -332,6 +340,8 @@ export class InMemoryAudience implements Audience {
       settingsCache: InMemorySettingsCache;
       /** `conns:{userId}`: the user's registered connections. */
       connectionsOf: (userId: string) => readonly string[];
+      /** `sview:{userId}`: the user's share-link viewers. */
+      viewersOf?: (userId: string) => readonly ShareViewer[];
     },
   ) {}
 
@@ -376,7 +386,9 @@ export class InMemoryAudience implements Audience {
     const out = new Map<string, MoverAudience>();
     for (const u of userIds) {
       const settings = cached.get(u);
+      const viewers = this.deps.viewersOf?.(u) ?? [];
       out.set(u, {
+        ...(viewers.length > 0 ? { viewers: viewers.map((v) => ({ ...v })) } : {}),
         subscribers: [...(this.subs.get(u)?.values() ?? [])].map((s) => ({ ...s })),
         published: this.deps.positions.fanoutState(u).published,
         fannedAt: this.deps.positions.fanoutState(u).fannedAt,
@@ -637,6 +649,85 @@ export class RecordingNotifier implements Notifier {
   }
 }
 
+/** `sview:{userId}`: each shared user's viewers, capped per link as the Redis script does. */
+export class InMemoryShareViewers implements ShareViewerRegistry {
+  private readonly byUser = new Map<string, Map<string, ShareViewer>>();
+
+  async add(sharedUserId: string, viewer: ShareViewer, maxPerLink: number): Promise<boolean> {
+    const all = this.byUser.get(sharedUserId) ?? new Map<string, ShareViewer>();
+    const same = [...all.values()].filter(
+      (v) => v.linkId === viewer.linkId && v.connectionId !== viewer.connectionId,
+    );
+    if (same.length >= maxPerLink) return false;
+    all.set(viewer.connectionId, { ...viewer });
+    this.byUser.set(sharedUserId, all);
+    return true;
+  }
+
+  async remove(sharedUserId: string, connectionId: string): Promise<void> {
+    this.byUser.get(sharedUserId)?.delete(connectionId);
+  }
+
+  async takeLink(sharedUserId: string, linkId: string): Promise<string[]> {
+    const all = this.byUser.get(sharedUserId);
+    const taken = [...(all?.values() ?? [])].filter((v) => v.linkId === linkId);
+    for (const v of taken) all?.delete(v.connectionId);
+    return taken.map((v) => v.connectionId);
+  }
+
+  of(sharedUserId: string): ShareViewer[] {
+    return [...(this.byUser.get(sharedUserId)?.values() ?? [])];
+  }
+}
+
+/** The share-links table: slots per user, as the DynamoDB adapter keeps them. */
+export class InMemoryShareLinks implements ShareLinkRepository {
+  private readonly links = new Map<string, ShareLink[]>();
+
+  async list(userId: string): Promise<ShareLink[]> {
+    return (this.links.get(userId) ?? []).map((l) => ({ ...l }));
+  }
+
+  async create(link: ShareLink, maxActive: number, now: number): Promise<boolean> {
+    const kept = (this.links.get(link.userId) ?? []).filter((l) => l.expiresAt > now);
+    if (kept.length >= maxActive) return false;
+    this.links.set(link.userId, [...kept, { ...link }]);
+    return true;
+  }
+
+  async delete(userId: string, linkId: string): Promise<ShareLink | null> {
+    const all = this.links.get(userId) ?? [];
+    const found = all.find((l) => l.linkId === linkId);
+    if (!found) return null;
+    this.links.set(
+      userId,
+      all.filter((l) => l !== found),
+    );
+    return { ...found };
+  }
+
+  async byTokenHash(tokenHash: string): Promise<ShareLink | null> {
+    for (const all of this.links.values()) {
+      const found = all.find((l) => l.tokenHash === tokenHash);
+      if (found) return { ...found };
+    }
+    return null;
+  }
+
+  async get(userId: string, linkId: string): Promise<ShareLink | null> {
+    const found = (this.links.get(userId) ?? []).find((l) => l.linkId === linkId);
+    return found ? { ...found } : null;
+  }
+}
+
+/** Records closes (DeleteConnection) in order. */
+export class RecordingCloser {
+  readonly closed: string[] = [];
+  async close(connectionId: string): Promise<void> {
+    this.closed.push(connectionId);
+  }
+}
+
 // ---- Tables ------------------------------------------------------------------------------------
 
 /**
@@ -818,10 +909,15 @@ export function world(options: WorldOptions = {}) {
   const budget = new InMemoryPushBudget(tunables.pushBudgetPerS, now);
   const publisher = new RecordingPublisher();
   const notifier = new RecordingNotifier();
+  const shareViewers = new InMemoryShareViewers();
+  const shareLinks = new InMemoryShareLinks();
+  const closer = new RecordingCloser();
+  const scheduled: Pick<ShareLink, "userId" | "linkId" | "expiresAt">[] = [];
   const audience: InMemoryAudience = new InMemoryAudience({
     positions,
     settingsCache,
     connectionsOf: (userId) => connections.of(userId),
+    viewersOf: (userId) => shareViewers.of(userId),
   });
   const connections = new InMemoryConnections({ audience, positions });
   const settings = { users, cache: settingsCache };
@@ -872,7 +968,21 @@ export function world(options: WorldOptions = {}) {
     },
     concurrency: tunables.postConcurrency,
     telemetry,
+    shares: { names: users, viewers: shareViewers },
   };
+  let randomCalls = 0;
+  const shares: ShareLinksDeps & EndLinkDeps = {
+    links: shareLinks,
+    expiry: { schedule: async (link) => void scheduled.push(link) },
+    // Distinct, predictable bytes per call.
+    random: (bytes) => Buffer.alloc(bytes, ++randomCalls),
+    baseUrl: "https://map.example/map",
+    now,
+    viewers: shareViewers,
+    notifier,
+    closer,
+  };
+  const viewer: ViewerConnectDeps = { ...session, links: shareLinks, viewers: shareViewers };
   const friends: FriendsDeps = { users, friendships, now };
   const unfriend: UnfriendDeps = { ...friends, audience, notifier };
   const erase: EraseDeps = { history, positions, publisher, now };
@@ -911,6 +1021,12 @@ export function world(options: WorldOptions = {}) {
     erase,
     updateSettings,
     historyWrite,
+    shareViewers,
+    shareLinks,
+    closer,
+    scheduled,
+    shares,
+    viewer,
     /** Connect and send `init` from `at`: the user is online and follows their friends. */
     async online(userId: string, connectionId: string, at: LatLon) {
       await connect(session, userId, connectionId);

@@ -1,6 +1,7 @@
 // The live map page: signs in (POST /dev/token on the local stack, a token elsewhere), opens an SDK
 // session, and shows the user and their nearby friends moving live, with a list (names, distances,
 // "updated N s ago"), the comings and goings, ghost mode with a timer and per-friend precision.
+// With `?share=<token>` it is instead a share link's page (share-view.ts).
 // Markup contract (tests): a nearby friend's row is `li[data-user-id][data-state="nearby"]` with
 // the distance in `[data-distance-m]`; the row goes on `away`; `body[data-connection-state]`.
 import {
@@ -32,6 +33,7 @@ import {
   formatRemaining,
 } from "./format.ts";
 import { MapView } from "./map-view.ts";
+import { startShareView } from "./share-view.ts";
 import "./style.css";
 
 interface LatLon {
@@ -510,6 +512,19 @@ async function start(): Promise<void> {
   let params: PageParams;
   try {
     config = await loadConfig();
+    // A live share link's page: no sign-in, one shared user (share-view.ts).
+    const share = new URLSearchParams(location.search).get("share");
+    if (share !== null) {
+      startShareView(
+        {
+          wsUrl: config.wsUrl,
+          tileUrl: new URLSearchParams(location.search).get("tiles") ?? config.tileUrl,
+          tileAttribution: config.tileAttribution,
+        },
+        share,
+      );
+      return;
+    }
     params = parsePageParams(location.search, location.hash, config);
   } catch (err) {
     setConnectionState("error");

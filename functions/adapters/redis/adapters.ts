@@ -8,6 +8,7 @@ import { RedisFrameGate } from "./frame-gate.ts";
 import { RedisPositionStore } from "./positions.ts";
 import { RedisRequestGate } from "./request-gate.ts";
 import { RedisSettingsCache } from "./settings-cache.ts";
+import { RedisShareViewers } from "./share-viewers.ts";
 
 export function redisAdapters(client: RedisClient) {
   return {
@@ -19,6 +20,7 @@ export function redisAdapters(client: RedisClient) {
     settingsCache: new RedisSettingsCache(client),
     frameGate: new RedisFrameGate(client),
     requestGate: new RedisRequestGate(client),
+    shareViewers: new RedisShareViewers(client),
   };
 }
 

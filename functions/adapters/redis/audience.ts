@@ -1,12 +1,14 @@
 // Each user's audience in Redis: `subs:{userId}`, a hash of the connections following the user
 // with, per connection, whether the user is currently shown nearby to it; `follows:{connectionId}`,
-// the users a connection follows (so that a disconnect cleans up exactly). Multi-key operations
+// the users a connection follows (so that a disconnect cleans up exactly); the fan-out also reads
+// `sview:{userId}`, the user's share-link viewers (share-viewers.ts). Multi-key operations
 // are issued together so that ioredis auto-pipelining sends them in one round trip (per node).
 import type { Result } from "ioredis";
 import type { Audience, FlagChange, MoverAudience } from "../../app/ports.ts";
 import type { Subscriber } from "../../domain/fanout-plan.ts";
+import type { ShareViewer } from "../../domain/share-links.ts";
 import type { RedisClient } from "./client.ts";
-import { CONNECTION_TTL_S, keys, num, subscriberField } from "./keys.ts";
+import { CONNECTION_TTL_S, keys, num, parseShareViewer, subscriberField } from "./keys.ts";
 import { parseSettings } from "./settings-cache.ts";
 
 /**
@@ -27,14 +29,15 @@ return n
 
 /**
  * Everything the fan-out needs about one mover, in one command (the keys share the user's slot):
- * KEYS[1] subs:{userId}, KEYS[2] loc:{userId}, KEYS[3] settings:{userId}.
- * Returns {flat subs hash, {pubLat, pubLon, pubAt, fanAt}, settings JSON or ''}.
+ * KEYS[1] subs:{userId}, KEYS[2] loc:{userId}, KEYS[3] settings:{userId}, KEYS[4] sview:{userId}.
+ * Returns {flat subs hash, {pubLat, pubLon, pubAt, fanAt}, settings JSON or '', flat sview hash}.
  */
 const MOVER_STATE_LUA = `
 return {
   redis.call('HGETALL', KEYS[1]),
   redis.call('HMGET', KEYS[2], 'pubLat', 'pubLon', 'pubAt', 'fanAt'),
-  redis.call('GET', KEYS[3]) or ''
+  redis.call('GET', KEYS[3]) or '',
+  redis.call('HGETALL', KEYS[4])
 }
 `;
 
@@ -57,7 +60,8 @@ declare module "ioredis" {
       subs: string,
       loc: string,
       settings: string,
-    ): Result<[string[], (string | null)[], string], Context>;
+      viewers: string,
+    ): Result<[string[], (string | null)[], string, string[]], Context>;
     nfMarkFanned(loc: string, at: string): Result<number, Context>;
   }
 }
@@ -75,7 +79,7 @@ function parseSubscriber(field: string, flag: string): Subscriber | null {
 export class RedisAudience implements Audience {
   constructor(private readonly redis: RedisClient) {
     redis.defineCommand("nfSetFlags", { numberOfKeys: 1, lua: SET_FLAGS_LUA });
-    redis.defineCommand("nfMoverState", { numberOfKeys: 3, lua: MOVER_STATE_LUA });
+    redis.defineCommand("nfMoverState", { numberOfKeys: 4, lua: MOVER_STATE_LUA });
     redis.defineCommand("nfMarkFanned", { numberOfKeys: 1, lua: MARK_FANNED_LUA });
   }
 
@@ -144,16 +148,27 @@ export class RedisAudience implements Audience {
   async moverStates(userIds: readonly string[]): Promise<Map<string, MoverAudience>> {
     const rows = await Promise.all(
       userIds.map((u) =>
-        this.redis.nfMoverState(keys.subscribers(u), keys.location(u), keys.settings(u)),
+        this.redis.nfMoverState(
+          keys.subscribers(u),
+          keys.location(u),
+          keys.settings(u),
+          keys.shareViewers(u),
+        ),
       ),
     );
     const out = new Map<string, MoverAudience>();
     userIds.forEach((u, i) => {
-      const [flat = [], [pubLat, pubLon, pubAt, fanAt] = [], settings = ""] = rows[i] ?? [];
+      const [flat = [], [pubLat, pubLon, pubAt, fanAt] = [], settings = "", sview = []] =
+        rows[i] ?? [];
       const subscribers: Subscriber[] = [];
       for (let j = 0; j + 1 < flat.length; j += 2) {
         const sub = parseSubscriber(flat[j] ?? "", flat[j + 1] ?? "0");
         if (sub) subscribers.push(sub);
+      }
+      const viewers: ShareViewer[] = [];
+      for (let j = 0; j + 1 < sview.length; j += 2) {
+        const viewer = parseShareViewer(sview[j] ?? "", sview[j + 1] ?? "");
+        if (viewer) viewers.push(viewer);
       }
       const cached = parseSettings(settings);
       const lat = num(pubLat);
@@ -164,6 +179,7 @@ export class RedisAudience implements Audience {
         published:
           lat !== undefined && lon !== undefined && at !== undefined ? { lat, lon, at } : undefined,
         fannedAt: num(fanAt),
+        ...(viewers.length > 0 ? { viewers } : {}),
         ...(cached ? { settings: cached } : {}),
       });
     });

@@ -1,5 +1,6 @@
 // Redis key names (docs/ARCHITECTURE.md, "Redis keys"). The braces are Redis Cluster hash tags: every per-user key of one
 // user shares a slot (so one script may touch them together); `geo:` keys spread by cell.
+import type { ShareViewer } from "../../domain/share-links.ts";
 
 export const keys = {
   location: (userId: string) => `loc:{${userId}}`,
@@ -17,7 +18,8 @@ export const keys = {
   pushBudget: (epochSecond: number) => `budget:{${epochSecond}}`,
   // The reporting cadence last decided for the user, and when (domain/cadence.ts).
   cadence: (userId: string) => `cad:{${userId}}`,
-  // The connections watching the user through live share links (field: connectionId).
+  // A hash of the live share-link viewers of a user (connectionId → shareViewerValue); in the
+  // user's slot, so the fan-out reads it with the user's other state. HLEN > 0: someone watches.
   shareViewers: (userId: string) => `sview:{${userId}}`,
 } as const;
 
@@ -46,3 +48,25 @@ export const num = (v: string | null | undefined): number | undefined => {
  * still be in flight (a handler's timeout), so a late `location` or `init` stores nothing.
  */
 export const CLOSED_CONNECTION_MEMORY_MS = 5 * 60 * 1000;
+
+/**
+ * A field's value in `sview:{userId}`: "<linkId> <precision> <expiresAt> <connectedAt>" (no part
+ * holds a space).
+ */
+export const shareViewerValue = (v: Omit<ShareViewer, "connectionId">): string =>
+  `${v.linkId} ${v.precision} ${v.expiresAt} ${v.connectedAt}`;
+
+/** A viewer of `sview:{userId}`, or null for a value this version cannot read. */
+export function parseShareViewer(connectionId: string, value: string): ShareViewer | null {
+  const [linkId, precision, expiresAt, connectedAt] = value.split(" ");
+  const expires = num(expiresAt);
+  if (!linkId || expires === undefined) return null;
+  if (precision !== "precise" && precision !== "approximate") return null;
+  return {
+    connectionId,
+    linkId,
+    precision,
+    expiresAt: expires,
+    connectedAt: num(connectedAt) ?? 0,
+  };
+}

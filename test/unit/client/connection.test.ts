@@ -746,7 +746,7 @@ describe("close", () => {
   });
 });
 
-describe("reporting cadence (§2.10)", () => {
+describe("reporting cadence (§2.11)", () => {
   /** A session whose init reply asked for `reportEveryS`, the device moving every second. */
   async function cadenced(reportEveryS: number, options: Partial<ConnectOptions> = {}) {
     const t = start({ position: HERE, ...options });
