@@ -1,6 +1,7 @@
 // Every Redis adapter over one client (each defines its own scripts on it).
 
 import { RedisAudience } from "./audience.ts";
+import { RedisCellIndex } from "./cell-index.ts";
 import type { RedisClient } from "./client.ts";
 import { RedisConnectionRegistry } from "./connections.ts";
 import { RedisFrameGate } from "./frame-gate.ts";
@@ -9,9 +10,11 @@ import { RedisRequestGate } from "./request-gate.ts";
 import { RedisSettingsCache } from "./settings-cache.ts";
 
 export function redisAdapters(client: RedisClient) {
+  const cellIndex = new RedisCellIndex(client);
   return {
     client,
-    positions: new RedisPositionStore(client),
+    positions: new RedisPositionStore(client, cellIndex),
+    cellIndex,
     connections: new RedisConnectionRegistry(client),
     audience: new RedisAudience(client),
     settingsCache: new RedisSettingsCache(client),
