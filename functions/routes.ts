@@ -12,6 +12,7 @@ export const WS_ROUTES = {
   subscribe: "ws-subscribe",
   unsubscribe: "ws-unsubscribe",
   ping: "ws-ping",
+  nearbyPeople: "ws-nearby-people",
 } as const;
 
 /** HTTP API route key ("METHOD /path") → entry file. Every route requires a valid JWT. */
@@ -28,6 +29,9 @@ export const HTTP_ROUTES = {
   "PUT /me/settings": "http-settings",
   "GET /me/history": "http-history",
   "DELETE /me/history": "http-history",
+  "POST /blocks": "http-blocks",
+  "GET /blocks": "http-blocks",
+  "DELETE /blocks/{userId}": "http-blocks",
 } as const;
 
 export const AUTHORIZER_ENTRY = "ws-authorizer";

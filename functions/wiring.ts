@@ -7,13 +7,14 @@ import {
   sharedManagementClient,
 } from "./adapters/aws-clients.ts";
 import { ManagementApiNotifier } from "./adapters/connection-notifier.ts";
-import { FriendshipsRepo, HistoryRepo, UsersRepo } from "./adapters/dynamo-repos.ts";
+import { BlocksRepo, FriendshipsRepo, HistoryRepo, UsersRepo } from "./adapters/dynamo-repos.ts";
 import { KinesisPublisher } from "./adapters/kinesis-publisher.ts";
 import { powertoolsTelemetry } from "./adapters/powertools-telemetry.ts";
 import { redisAdapters } from "./adapters/redis/adapters.ts";
 import { sharedRedis } from "./adapters/redis/client.ts";
 import { RedisPushBudget } from "./adapters/redis/push-budget.ts";
 import type { FanoutDeps } from "./app/fanout.ts";
+import type { PeopleDeps } from "./app/people.ts";
 import type { SessionDeps } from "./app/session.ts";
 import { ENV, readTunables, requireEnv, type Tunables } from "./config.ts";
 import { logger } from "./observability.ts";
@@ -51,6 +52,10 @@ export const usersRepo = once(
 
 export const friendshipsRepo = once(
   () => new FriendshipsRepo(sharedDocumentClient(), requireEnv(ENV.friendshipsTable)),
+);
+
+export const blocksRepo = once(
+  () => new BlocksRepo(sharedDocumentClient(), requireEnv(ENV.blocksTable)),
 );
 
 export const historyRepo = once(
@@ -114,6 +119,26 @@ export function fanoutWiring(): () => Promise<FanoutDeps> {
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       concurrency: base.concurrency,
       telemetry: powertoolsTelemetry,
+    };
+  };
+}
+
+/** The dependencies of the nearby-people search: the cell index, positions, settings, relations. */
+export function peopleWiring(): () => Promise<PeopleDeps> {
+  const base = {
+    users: usersRepo(),
+    friends: friendshipsRepo(),
+    blocks: blocksRepo(),
+    tunables: tunables(),
+    now,
+  };
+  return async () => {
+    const r = await redis();
+    return {
+      ...base,
+      positions: r.positions,
+      index: r.cellIndex,
+      settings: { users: base.users, cache: r.settingsCache },
     };
   };
 }

@@ -15,6 +15,7 @@ export interface FunctionNeeds {
   readonly users?: TableNeed;
   readonly friendships?: TableNeed;
   readonly history?: TableNeed;
+  readonly blocks?: TableNeed;
   /** Post to connections through the @connections management API of the WebSocket stage. */
   readonly connections?: true;
   /** Cognito user pool and app client ids (token verification). */
@@ -136,6 +137,8 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     users: ["GetItem", "BatchGetItem"],
     // One relation (GetItem), all of a user's (Query), both directions written or deleted.
     friendships: ["GetItem", "Query", "PutItem", "DeleteItem"],
+    // A block either way refuses a friend request (one GetItem: both directions on one item).
+    blocks: ["GetItem"],
     // Unfriending stops the two following each other (Redis) and tells their connections.
     redis: true,
     connections: true,
@@ -156,6 +159,29 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     history: ["Query", "BatchWriteItem"],
     redis: true,
     stream: "publish",
+  },
+  // The caller's position and the cell index (Redis), their friends (Query) and blocks either way
+  // (Query), the candidates' settings the cache misses and the shown people's names (BatchGetItem).
+  "ws-nearby-people": {
+    description: "WebSocket nearbyPeople: discoverable strangers nearby",
+    redis: true,
+    friendships: ["Query"],
+    users: ["BatchGetItem"],
+    blocks: ["Query"],
+    tunables: true,
+  },
+  "http-blocks": {
+    description: "HTTP /blocks",
+    // Does the other user exist (GetItem); display names of the list (BatchGetItem).
+    users: ["GetItem", "BatchGetItem"],
+    // The caller's blocks (Query: the list, the cap); a block or unblock updates both directions'
+    // items (UpdateItem) and deletes an item left empty (DeleteItem).
+    blocks: ["Query", "UpdateItem", "DeleteItem"],
+    // A block ends the friendship or the pending request (GetItem, DeleteItem of both items), stops
+    // the two following each other (Redis) and tells their connections (`away`).
+    friendships: ["GetItem", "DeleteItem"],
+    redis: true,
+    connections: true,
   },
   "cognito-post-confirmation": {
     description: "Cognito post-confirmation: creates the profile",

@@ -65,6 +65,9 @@ export const useFriendshipsTable = (fn: HouseFunction, table: ITable, need: Tabl
 export const useHistoryTable = (fn: HouseFunction, table: ITable, need: TableNeed): void =>
   useTable(fn, ENV.historyTable, table, need);
 
+export const useBlocksTable = (fn: HouseFunction, table: ITable, need: TableNeed): void =>
+  useTable(fn, ENV.blocksTable, table, need);
+
 /**
  * Publish to the location-events stream: PutRecord on that stream and a data key of its KMS key,
  * which is all a producer of an encrypted stream needs (grantWrite would add ReEncrypt* and more).

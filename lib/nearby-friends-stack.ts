@@ -31,6 +31,7 @@ import {
   STREAM_PUBLISH_ACTIONS,
   type TableNeed,
   tableActions,
+  useBlocksTable,
   useConnectionsApi,
   useFriendshipsTable,
   useHistoryTable,
@@ -132,6 +133,7 @@ export class NearbyFriendsStack extends Stack {
       if (needs.users) useUsersTable(fn, tables.users, needs.users);
       if (needs.friendships) useFriendshipsTable(fn, tables.friendships, needs.friendships);
       if (needs.history) useHistoryTable(fn, tables.history, needs.history);
+      if (needs.blocks) useBlocksTable(fn, tables.blocks, needs.blocks);
       if (needs.tunables) useTunables(fn, config.tunables);
       functions.set(entry, fn);
     }
@@ -146,6 +148,7 @@ export class NearbyFriendsStack extends Stack {
       [tables.users, inVpc.flatMap((n) => (n.users ? [n.users] : []))],
       [tables.friendships, inVpc.flatMap((n) => (n.friendships ? [n.friendships] : []))],
       [tables.history, inVpc.flatMap((n) => (n.history ? [n.history] : []))],
+      [tables.blocks, inVpc.flatMap((n) => (n.blocks ? [n.blocks] : []))],
     ];
     for (const [table, needs] of tableUse) {
       const actions = [...new Set(needs.flatMap(tableActions))];

@@ -15,6 +15,7 @@ export const LOCAL_NAMES = {
   usersTable: "Users-local",
   friendshipsTable: "Friendships-local",
   historyTable: "LocationHistory-local",
+  blocksTable: "Blocks-local",
   stream: "location-events-local",
 };
 
@@ -54,11 +55,13 @@ async function createTables(endpoint: string): Promise<void> {
     db.send(table(LOCAL_NAMES.usersTable)),
     db.send(table(LOCAL_NAMES.friendshipsTable, "friendId")),
     db.send(table(LOCAL_NAMES.historyTable, "sk")),
+    db.send(table(LOCAL_NAMES.blocksTable, "otherId")),
   ]);
   for (const name of [
     LOCAL_NAMES.usersTable,
     LOCAL_NAMES.friendshipsTable,
     LOCAL_NAMES.historyTable,
+    LOCAL_NAMES.blocksTable,
   ]) {
     for (;;) {
       const d = await db.send(new DescribeTableCommand({ TableName: name }));

@@ -197,6 +197,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       USERS_TABLE: LOCAL_NAMES.usersTable,
       FRIENDSHIPS_TABLE: LOCAL_NAMES.friendshipsTable,
       HISTORY_TABLE: LOCAL_NAMES.historyTable,
+      BLOCKS_TABLE: LOCAL_NAMES.blocksTable,
       LOCATION_STREAM: LOCAL_NAMES.stream,
       DYNAMODB_ENDPOINT: `http://${HOST}:${dynamodbPort}`,
       KINESIS_ENDPOINT: `http://${HOST}:${kinesisPort}`,

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { AppError, InvalidRequestError } from "./errors.ts";
 import { MAX_FRAME_BYTES } from "./limits.ts";
+import { MAX_PEOPLE_LIMIT } from "./people.ts";
 
 export const USER_ID_PATTERN = /^[A-Za-z0-9\-_.@]{1,128}$/;
 
@@ -48,6 +49,13 @@ const limit = z
   .max(100, { error: "limit must be an integer between 1 and 100" })
   .optional();
 
+const peopleLimit = z
+  .number({ error: "limit must be an integer between 1 and 50" })
+  .int({ error: "limit must be an integer between 1 and 50" })
+  .min(1, { error: "limit must be an integer between 1 and 50" })
+  .max(MAX_PEOPLE_LIMIT, { error: "limit must be an integer between 1 and 50" })
+  .optional();
+
 export const frameSchemas = {
   init: z.object({ action: z.literal("init"), requestId, ...position, limit }),
   nearbyFriends: z.object({
@@ -71,6 +79,7 @@ export const frameSchemas = {
     friendId: userIdSchema("friendId"),
   }),
   ping: z.object({ action: z.literal("ping"), requestId }),
+  nearbyPeople: z.object({ action: z.literal("nearbyPeople"), requestId, limit: peopleLimit }),
 } as const;
 
 export type Action = keyof typeof frameSchemas;

@@ -1,4 +1,5 @@
-// The DynamoDB tables: user profiles, friendships (one item per direction) and location history
+// The DynamoDB tables: user profiles, friendships (one item per direction), blocks (both directions
+// on each user's item of the pair) and location history
 // (TTL `expiresAt`). On-demand, encrypted, point-in-time recovery (on the history table only when
 // asked: its items expire anyway); data is retained outside dev.
 import { Validations } from "aws-cdk-lib";
@@ -21,6 +22,7 @@ export class DataTables extends Construct {
   readonly users: Table;
   readonly friendships: Table;
   readonly history: Table;
+  readonly blocks: Table;
 
   constructor(scope: Construct, id: string, props: DataTablesProps) {
     super(scope, id);
@@ -41,6 +43,12 @@ export class DataTables extends Construct {
       tableName: `${props.namePrefix}-friendships`,
       partitionKey: { name: "userId", type: AttributeType.STRING },
       sortKey: { name: "friendId", type: AttributeType.STRING },
+    });
+    this.blocks = new Table(this, "Blocks", {
+      ...common,
+      tableName: `${props.namePrefix}-blocks`,
+      partitionKey: { name: "userId", type: AttributeType.STRING },
+      sortKey: { name: "otherId", type: AttributeType.STRING },
     });
     this.history = new Table(this, "LocationHistory", {
       ...common,
