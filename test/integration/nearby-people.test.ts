@@ -204,6 +204,18 @@ describe("blocks API", () => {
     expect((await http("DELETE", `/blocks/${bob.userId}`, alice.token)).status).toBe(204);
     expect((await http("DELETE", `/blocks/${bob.userId}`, alice.token)).status).toBe(204);
     expect((await http("GET", "/blocks", alice.token)).body).toEqual({ blocks: [] });
+    expect(
+      (await http("POST", "/friends/requests", alice.token, { userId: bob.userId })).status,
+    ).toBe(201);
+
+    // A block each way: lifting one keeps the other.
+    expect(await block(alice, carol.userId)).toEqual({ status: 204, body: null });
+    expect((await http("DELETE", `/blocks/${carol.userId}`, alice.token)).status).toBe(204);
+    expect((await http("GET", "/blocks", carol.token)).body).toEqual({
+      blocks: [{ userId: alice.userId, displayName: "alice", since: expect.any(Number) }],
+    });
+    const req = await http("POST", "/friends/requests", alice.token, { userId: carol.userId });
+    expect(req.status).toBe(404);
   });
 
   it("refuses oneself, an unknown user and bad input with the protocol's errors", async () => {
