@@ -49,11 +49,12 @@ const limit = z
   .max(100, { error: "limit must be an integer between 1 and 100" })
   .optional();
 
+const PEOPLE_LIMIT_RULE = `limit must be an integer between 1 and ${MAX_PEOPLE_LIMIT}`;
 const peopleLimit = z
-  .number({ error: "limit must be an integer between 1 and 50" })
-  .int({ error: "limit must be an integer between 1 and 50" })
-  .min(1, { error: "limit must be an integer between 1 and 50" })
-  .max(MAX_PEOPLE_LIMIT, { error: "limit must be an integer between 1 and 50" })
+  .number({ error: PEOPLE_LIMIT_RULE })
+  .int({ error: PEOPLE_LIMIT_RULE })
+  .min(1, { error: PEOPLE_LIMIT_RULE })
+  .max(MAX_PEOPLE_LIMIT, { error: PEOPLE_LIMIT_RULE })
   .optional();
 
 export const frameSchemas = {

@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type RedisAdapters, redisAdapters } from "../../functions/adapters/redis/adapters.ts";
 import { PRUNE_PER_CALL } from "../../functions/adapters/redis/cell-index.ts";
 import { recordLocation } from "../../functions/app/location.ts";
+import { nearbyPeople } from "../../functions/app/people.ts";
 import { DEFAULT_TUNABLES } from "../../functions/config.ts";
 import { cellsWithin, geohashEncode, type LatLon } from "../../functions/domain/geo.ts";
 import { indexEntryLifetimeMs } from "../../functions/domain/people.ts";
+import { DEFAULT_SETTINGS, type Settings } from "../../functions/domain/settings.ts";
 import { RecordingLog, RecordingTelemetry } from "../support/observability.ts";
 import { north } from "../support/places.ts";
 
@@ -156,5 +158,63 @@ describe("the location write path and the index", () => {
     expect(indexEntryLifetimeMs(tunables)).toBeGreaterThan(
       (tunables.locationTtlS + tunables.heartbeatS) * 1000,
     );
+  });
+});
+
+describe("nearbyPeople over Redis", () => {
+  it("never shows a user whose position expired, though their index entry lives on; the entry goes when it expires", async () => {
+    // Prepare: positions that expire after 1 s (LOCATION_TTL_S), real clock.
+    const tunables = { ...DEFAULT_TUNABLES, locationTtlS: 1 };
+    const centre = place();
+    const [alice, bob] = [uid("alice"), uid("bob")];
+    const discoverable: Settings = { ...DEFAULT_SETTINGS, discoverable: true };
+    let clock = Date.now();
+    const deps = {
+      positions: store.positions,
+      index: store.cellIndex,
+      settings: {
+        users: {
+          getSettings: async () => discoverable,
+          putSettings: async () => undefined,
+          settingsOf: async (ids: readonly string[]) => new Map(ids.map((u) => [u, discoverable])),
+        },
+        cache: store.settingsCache,
+      },
+      friends: { friendIds: async () => [] },
+      blocks: { eitherWay: async () => new Set<string>() },
+      users: { displayNames: async () => new Map<string, string | null>() },
+      tunables,
+      now: () => clock,
+    };
+    const write = (userId: string, p: LatLon) =>
+      recordLocation(
+        {
+          positions: store.positions,
+          publisher: { publish: async () => undefined },
+          tunables,
+          now: () => clock,
+          telemetry: new RecordingTelemetry(),
+          log: new RecordingLog(),
+        },
+        { userId, ...p },
+      );
+    await write(bob, north(500, centre));
+    await write(alice, centre);
+    expect((await nearbyPeople(deps, alice)).map((p) => p.userId)).toEqual([bob]);
+
+    // Act: bob's loc: expires (he sent nothing for LOCATION_TTL_S); alice keeps sending.
+    await new Promise((r) => setTimeout(r, 1100));
+    clock = Date.now();
+    await write(alice, centre);
+    const afterTtl = await nearbyPeople(deps, alice);
+    const entryAfterTtl = await redis.zscore(`geoexp:{${cellOf(centre)}}`, bob);
+    clock += indexEntryLifetimeMs(tunables);
+    await write(alice, north(1, centre));
+    await nearbyPeople(deps, alice);
+
+    // Assess
+    expect(afterTtl).toEqual([]);
+    expect(entryAfterTtl).not.toBeNull();
+    expect(await redis.zscore(`geo:{${cellOf(centre)}}`, bob)).toBeNull();
   });
 });
