@@ -1,4 +1,4 @@
-// Use case: nearby people (docs/PROTOCOL.md §2.10): discoverable strangers online within the radius
+// Use case: nearby people (docs/PROTOCOL.md §2.11): discoverable strangers online within the radius
 // of the caller's stored position, read through the coarse cell index, each shown only at the
 // centre of their precision-6 cell; nearest first.
 import type { Tunables } from "../config.ts";

@@ -1,4 +1,4 @@
-// Nearby people (docs/PROTOCOL.md §2.10): who a user may be shown among strangers, how far the
+// Nearby people (docs/PROTOCOL.md §2.11): who a user may be shown among strangers, how far the
 // coarse cell index is searched for them, and how long an index entry lives. Pure. What a stranger
 // is shown of a user (discoverable, not hiding, the cell centre only) is domain/visibility.ts.
 import { APPROXIMATE_PRECISION, cellHalfDiagonalM } from "./geo.ts";
