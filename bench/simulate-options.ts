@@ -28,7 +28,15 @@ export interface SimulateOptions {
   wsUrl: string | null;
   /** `auto`: the stack `npm start` runs, if one answers on HTTP_PORT/WS_PORT; `new`: start one. */
   stack: "auto" | "new";
+  /**
+   * `on`: the SDK reports at the cadence the server asks for (PROTOCOL §2.10); `off`: every
+   * position (the SDK's `followCadence: false`); `compare`: the same people and paths twice, off
+   * then on, and the messages per user-hour of both.
+   */
+  cadence: "on" | "off" | "compare";
 }
+
+const CADENCE_MODES = ["on", "off", "compare"] as const;
 
 const NUMBERS = {
   users: {
@@ -107,7 +115,10 @@ const NUMBERS = {
 
 const PREFIX = /^[A-Za-z0-9_.@-]{1,100}$/;
 
-const TABLE: OptionTable<keyof typeof NUMBERS, "prefix" | "stack" | "http-url" | "ws-url"> = {
+const TABLE: OptionTable<
+  keyof typeof NUMBERS,
+  "prefix" | "stack" | "http-url" | "ws-url" | "cadence"
+> = {
   command: "npm run simulate",
   numbers: NUMBERS,
   strings: {
@@ -130,6 +141,17 @@ const TABLE: OptionTable<keyof typeof NUMBERS, "prefix" | "stack" | "http-url" |
       check: (flag, raw) => {
         if (raw !== "auto" && raw !== "new")
           throw new UsageError(`--${flag} must be auto or new, got "${raw}"`);
+        return raw;
+      },
+    },
+    cadence: {
+      env: "SIM_CADENCE",
+      help: "on: report at the cadence the server asks for; off: every position; compare: both, one after the other, same people and paths",
+      fallbackHelp: "on",
+      fallback: "on",
+      check: (flag, raw) => {
+        if (!(CADENCE_MODES as readonly string[]).includes(raw))
+          throw new UsageError(`--${flag} must be on, off or compare, got "${raw}"`);
         return raw;
       },
     },
@@ -170,6 +192,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): S
     concurrency: o.number("concurrency"),
     setupTimeoutS: o.number("setup-timeout"),
     stack: o.string("stack") === "new" ? "new" : "auto",
+    cadence: CADENCE_MODES.find((m) => m === o.string("cadence")) ?? "on",
     ...targetUrls(o.string("http-url"), o.string("ws-url")),
   };
 }

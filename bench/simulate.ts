@@ -73,8 +73,20 @@ interface Person extends Member {
 
 type Phase = "start" | "setup" | "running" | "closing";
 
+/** What one run of the simulation sent, for messages per user-hour (PROTOCOL §2.10). */
+interface CadenceFigures {
+  cadence: "on" | "off";
+  minutes: number;
+  /** Sessions open, summed over every second of the run, in hours. */
+  userHours: number;
+  framesSent: number;
+  locationsSent: number;
+  messagesPerUserHour: number;
+  locationsPerUserHour: number;
+}
+
 class SimRun extends ToolRun {
-  readonly rand: () => number;
+  rand: () => number;
   readonly people: Person[] = [];
   phase: Phase = "start";
   target: Target | null = null;
@@ -102,12 +114,20 @@ class SimRun extends ToolRun {
   readonly latencies: number[] = [];
   private interval = { at: performance.now(), locations: 0, pushes: 0, latencies: [] as number[] };
   connectedMin: number | null = null;
+  /** The SDK sessions follow the server's reporting cadence (PROTOCOL §2.10). */
+  followCadence: boolean;
+  /** Sessions open, summed once a second while running. */
+  private sessionSeconds = 0;
+  readonly cadenceRuns: CadenceFigures[] = [];
+  /** The people's agents as setup left them, to replay the same paths (`--cadence compare`). */
+  private initialAgents: Agent[] = [];
   readonly errors = new Counter();
   readonly setupErrors = new Counter();
 
   constructor(readonly opts: SimulateOptions) {
     super();
     this.rand = prng(opts.seed);
+    this.followCadence = opts.cadence === "on";
   }
 
   nowS(): number {
@@ -204,12 +224,23 @@ class SimRun extends ToolRun {
       },
       () => this.stopped,
     );
+    for (const p of this.people)
+      if (p.token !== null)
+        p.api = createHttpClient({ url: target.httpUrl, token: this.tokenOf(p) });
+    await this.connectAll((connected) => {
+      this.setupProgress = `users=${created}/${users} ${friendsProgress} connected=${connected}/${users}`;
+    });
+    this.initialAgents = this.people.map((p) => structuredClone(p.agent));
+    this.setupMs = performance.now() - started;
+  }
+
+  /** A session for everyone with a token, each waited for until its `init` snapshot. */
+  private async connectAll(progress: (connected: number) => void): Promise<void> {
     let connected = 0;
     await pool(
       this.people.filter((p) => p.token !== null),
-      concurrency,
+      this.opts.concurrency,
       async (p) => {
-        p.api = createHttpClient({ url: target.httpUrl, token: this.tokenOf(p) });
         const client = this.connectPerson(p);
         const ok = await new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => {
@@ -222,11 +253,34 @@ class SimRun extends ToolRun {
           });
         });
         if (!ok) this.setupErrors.add("init:timeout");
-        this.setupProgress = `users=${created}/${users} ${friendsProgress} connected=${++connected}/${users}`;
+        progress(++connected);
       },
       () => this.stopped,
     );
-    this.setupMs = performance.now() - started;
+  }
+
+  /**
+   * Start over for a second run (`--cadence compare`): everyone's session closed, the agents as
+   * setup left them (the same paths follow from the same seed), new sessions with `followCadence`.
+   */
+  async replay(followCadence: boolean): Promise<void> {
+    this.phase = "setup";
+    this.clearTimers();
+    for (const p of this.people) {
+      p.client?.close();
+      p.client = null;
+    }
+    for (let i = 0; i < 50 && this.people.some((p) => p.openSockets > 0); i++) await sleep(100);
+    this.people.forEach((p, i) => {
+      const initial = this.initialAgents[i];
+      if (initial) p.agent = structuredClone(initial);
+      p.lastTickS = 0;
+      p.lastReceived.clear();
+    });
+    this.followCadence = followCadence;
+    await this.connectAll((connected) => {
+      this.setupProgress = `replay with cadence ${followCadence ? "on" : "off"}: connected=${connected}/${this.opts.users}`;
+    });
   }
 
   /** The person's token, and a new one from POST /dev/token when the SDK asks for a refresh. */
@@ -249,6 +303,7 @@ class SimRun extends ToolRun {
       url: target.wsUrl,
       token: this.tokenOf(p),
       position: { ...p.agent.position, accuracyM: 10 },
+      followCadence: this.followCadence,
       WebSocket: tappedWebSocket({
         sent: (text) => this.onSent(p, text),
         received: (text, at) => this.onReceived(p, text, at),
@@ -312,6 +367,13 @@ class SimRun extends ToolRun {
 
   async simulate(): Promise<void> {
     this.phase = "running";
+    // The run's own random numbers, so that a replay walks the same paths.
+    this.rand = prng((this.opts.seed + 0x9e3779b9) >>> 0);
+    const before = { frames: this.framesSent, locations: this.locationsSent };
+    this.sessionSeconds = 0;
+    // The rates of the summary are the last run's (with `--cadence compare`, the one with it on).
+    this.locationsWhileRunning = 0;
+    this.pushesWhileRunning = 0;
     const periodMs = 1000 / this.opts.hz;
     const durationMs = this.opts.minutes * 60_000;
     this.t0 = performance.now();
@@ -335,6 +397,7 @@ class SimRun extends ToolRun {
     const watch = setInterval(() => {
       const c = this.connected();
       this.connectedMin = Math.min(this.connectedMin ?? c, c);
+      this.sessionSeconds += c;
     }, 1000);
     try {
       await sleep(durationMs);
@@ -342,6 +405,19 @@ class SimRun extends ToolRun {
       clearInterval(watch);
     }
     this.runEndedAt = performance.now();
+    const userHours = this.sessionSeconds / 3600;
+    const frames = this.framesSent - before.frames;
+    const locations = this.locationsSent - before.locations;
+    const perHour = (n: number) => (userHours > 0 ? Math.round(n / userHours) : 0);
+    this.cadenceRuns.push({
+      cadence: this.followCadence ? "on" : "off",
+      minutes: this.opts.minutes,
+      userHours: round2(userHours),
+      framesSent: frames,
+      locationsSent: locations,
+      messagesPerUserHour: perHour(frames),
+      locationsPerUserHour: perHour(locations),
+    });
   }
 
   private step(p: Person): void {
@@ -439,9 +515,28 @@ class SimRun extends ToolRun {
       loadavg: loadavg().map(round2),
       cores: availableParallelism(),
       seed: this.opts.seed,
+      cadence: this.opts.cadence,
+      messagesPerUserHour: this.cadenceRuns.at(-1)?.messagesPerUserHour ?? 0,
+      cadenceRuns: this.cadenceRuns,
+      ...cadenceComparison(this.cadenceRuns),
       ...extra,
     };
   }
+}
+
+/** With both runs (`--cadence compare`): messages per user-hour without and with the cadence. */
+function cadenceComparison(runs: readonly CadenceFigures[]): Record<string, unknown> {
+  const off = runs.find((r) => r.cadence === "off");
+  const on = runs.find((r) => r.cadence === "on");
+  if (!off || !on) return {};
+  return {
+    messagesPerUserHourWithoutCadence: off.messagesPerUserHour,
+    messagesPerUserHourWithCadence: on.messagesPerUserHour,
+    cadenceSaving:
+      off.messagesPerUserHour > 0
+        ? round2(1 - on.messagesPerUserHour / off.messagesPerUserHour)
+        : 0,
+  };
 }
 
 function errorName(err: unknown): string {
@@ -494,6 +589,16 @@ const simulate: Tool<SimulateOptions, SimRun> = {
     );
     log(`open the live map as one of them: ${target.httpUrl}/map?as=${opts.prefix}-1`);
     const runMs = opts.minutes * 60_000;
+    if (opts.cadence === "compare") {
+      // The same people and paths twice: every position, then at the server's cadence.
+      armHardCap(2 * (runMs + SLACK_MS) + opts.setupTimeoutS * 1000);
+      run.followCadence = false;
+      await run.bounded(run.simulate(), runMs + SLACK_MS - SHUTDOWN_MS, "the simulation (off)");
+      log(`cadence off: ${JSON.stringify(run.cadenceRuns.at(-1))}; again with cadence on`);
+      await run.bounded(run.replay(true), opts.setupTimeoutS * 1000, "the replay's setup");
+      await run.bounded(run.simulate(), runMs + SLACK_MS - SHUTDOWN_MS, "the simulation (on)");
+      return;
+    }
     armHardCap(runMs + SLACK_MS);
     await run.bounded(run.simulate(), runMs + SLACK_MS - SHUTDOWN_MS, "the simulation");
   },

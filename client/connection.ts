@@ -70,6 +70,13 @@ export interface ConnectOptions {
   pageSize?: number;
   /** How often a request answered `unavailable` or `rate_limited` is sent again before it fails. @default 3 */
   maxRetries?: number;
+  /**
+   * Report positions at the cadence the server asks for (§2.10: `reportEveryS`): at most one
+   * `location` per `reportEveryS` while the position changes, and the position again after
+   * max(`reportEveryS`, `heartbeatMs`) while it does not. `false` sends every position the app
+   * reports (paced) and keeps the heartbeat. @default true
+   */
+  followCadence?: boolean;
 }
 
 /** What an `init` reply told, once its snapshot (all its pages) is applied. */
@@ -78,6 +85,8 @@ export interface SessionInfo {
   self: SelfPosition;
   radiusM: number;
   serverTime: number;
+  /** The reporting cadence the server asked for in that reply (§2.10), if it sent one. */
+  reportEveryS?: number;
 }
 
 export interface ClientEvents {
@@ -92,6 +101,8 @@ export interface ClientEvents {
   state: (state: ConnectionState, previous: ConnectionState) => void;
   /** An `init` snapshot was applied (after every (re)connect, `init_required` and `resync()`). */
   init: (info: SessionInfo) => void;
+  /** The server asked for another reporting cadence (§2.10), in an `init` reply or a push. */
+  cadence: (reportEveryS: number) => void;
 }
 
 interface Resolved {
@@ -109,6 +120,7 @@ interface Resolved {
   minFrameIntervalMs: number;
   pageSize: number;
   maxRetries: number;
+  followCadence: boolean;
 }
 
 /** One WebSocket and what is tied to it. */
@@ -166,6 +178,7 @@ type TimerName =
   | "idle"
   | "heartbeat"
   | "locationRetry"
+  | "cadence"
   | "initRetry"
   | "initReply"
   | "retire";
@@ -195,6 +208,11 @@ export class NearbyFriendsClient {
 
   private position: StoredPosition | null = null;
   private locationDirty = false;
+  /** The reporting cadence in force (ms; null: none asked for), and when a position last went. */
+  private reportEveryMs: number | null = null;
+  private lastPositionSentAt = Number.NEGATIVE_INFINITY;
+  /** The next position goes whatever the cadence (a heartbeat, or the resend of a refused one). */
+  private positionDue = false;
   private lastPositionSeq = 0;
   private locationAttempts = 0;
   private initAttempts = 0;
@@ -214,6 +232,7 @@ export class NearbyFriendsClient {
     idle: null,
     heartbeat: null,
     locationRetry: null,
+    cadence: null,
     initRetry: null,
     initReply: null,
     retire: null,
@@ -236,6 +255,7 @@ export class NearbyFriendsClient {
       minFrameIntervalMs: options.minFrameIntervalMs ?? 110,
       pageSize: Math.min(100, Math.max(1, Math.floor(options.pageSize ?? 100))),
       maxRetries: options.maxRetries ?? 3,
+      followCadence: options.followCadence ?? true,
     };
     // A listener's exception surfaces on its own turn, as an uncaught error, without
     // breaking the session's state.
@@ -262,6 +282,11 @@ export class NearbyFriendsClient {
   /** What the last applied `init` reply said (own stored position, radius), or null before it. */
   get session(): SessionInfo | null {
     return this.sessionInfo;
+  }
+
+  /** The reporting cadence the server asked for (§2.10), in seconds, or null before it did. */
+  get reportEveryS(): number | null {
+    return this.reportEveryMs === null ? null : this.reportEveryMs / 1000;
   }
 
   /** Listen to an event; returns a function that stops listening. */
@@ -606,7 +631,7 @@ export class NearbyFriendsClient {
   /** What goes next on `link`: init first, then location and requests in turn. */
   private nextFrame(link: Link): (() => void) | null {
     if (link.initNeeded && this.position) return () => this.sendInit(link);
-    const location = this.locationDirty && this.position !== null;
+    const location = this.locationDirty && this.position !== null && this.cadenceAllows();
     const request = this.queue.length > 0;
     if (location && (!request || link.lastKind !== "position")) {
       return () => this.sendLocation(link);
@@ -615,8 +640,43 @@ export class NearbyFriendsClient {
     return null;
   }
 
+  /**
+   * Whether the cadence lets a position go now (§2.10); if not, a timer flushes when it does. The
+   * position waiting meanwhile is replaced by newer ones (the latest goes).
+   */
+  private cadenceAllows(): boolean {
+    if (!this.o.followCadence || this.reportEveryMs === null || this.positionDue) return true;
+    const dueAt = this.lastPositionSentAt + this.reportEveryMs;
+    const wait = dueAt - this.o.clock.now();
+    if (wait <= 0) return true;
+    if (this.timers.cadence === null) {
+      this.timers.cadence = this.o.clock.setTimeout(() => {
+        this.timers.cadence = null;
+        this.flush();
+      }, wait);
+    }
+    return false;
+  }
+
+  /** A new cadence from the server: in force at once (a position waiting may go now). */
+  private setCadence(reportEveryS: unknown): void {
+    if (typeof reportEveryS !== "number" || !Number.isFinite(reportEveryS) || reportEveryS <= 0)
+      return;
+    const ms = reportEveryS * 1000;
+    if (ms === this.reportEveryMs) return;
+    this.reportEveryMs = ms;
+    this.clear("cadence");
+    this.armHeartbeat();
+    this.events.emit("cadence", reportEveryS);
+    this.flush();
+  }
+
   private write(link: Link, frame: Record<string, unknown>, kind: "position" | "request"): void {
     link.lastSentAt = this.o.clock.now();
+    if (kind === "position") {
+      this.lastPositionSentAt = link.lastSentAt;
+      this.positionDue = false;
+    }
     link.lastKind = kind;
     if (link.ws.readyState === WS_OPEN) link.ws.send(JSON.stringify(frame));
     this.armIdle();
@@ -747,16 +807,27 @@ export class NearbyFriendsClient {
     }, this.o.pingIntervalMs);
   }
 
-  /** The latest position again after `heartbeatMs` without sending one (§2.3). */
+  /**
+   * The latest position again after `heartbeatMs` without sending one (§2.3), or after the
+   * reporting cadence when that is slower (§2.10: nobody watches closely, presence is enough),
+   * but 1 s before the keepalive `ping` would be due, so that one frame does for both.
+   */
   private armHeartbeat(): void {
     this.clear("heartbeat");
     if (this.o.heartbeatMs <= 0) return;
+    const cadence = this.o.followCadence ? (this.reportEveryMs ?? 0) : 0;
+    let every = Math.max(this.o.heartbeatMs, cadence);
+    if (this.o.pingIntervalMs > 0 && every >= this.o.pingIntervalMs)
+      every = Math.max(this.o.heartbeatMs, this.o.pingIntervalMs - 1000);
+    const sinceLast = Math.max(0, this.o.clock.now() - this.lastPositionSentAt);
+    const after = Math.max(0, every - sinceLast);
     this.timers.heartbeat = this.o.clock.setTimeout(() => {
       this.timers.heartbeat = null;
       if (!this.position) return;
+      this.positionDue = true;
       this.locationDirty = true;
       this.flush();
-    }, this.o.heartbeatMs);
+    }, after);
   }
 
   // ---------------------------------------------------------------- receiving
@@ -782,6 +853,10 @@ export class NearbyFriendsClient {
     const known = f as ServerFrame;
     if (known.type === "friends") {
       this.applyDiffs(this.model.applyPush((known as FriendsPush).updates ?? []));
+      return;
+    }
+    if (known.type === "cadence") {
+      this.setCadence(known.reportEveryS);
       return;
     }
     if (known.type === "error") {
@@ -866,6 +941,8 @@ export class NearbyFriendsClient {
     this.timers.locationRetry = this.o.clock.setTimeout(() => {
       this.timers.locationRetry = null;
       if (this.lastPositionSeq > seq) return;
+      // The refused position did not count: the resend does not wait for the cadence.
+      this.positionDue = true;
       this.locationDirty = true;
       this.flush();
     }, delay);
@@ -902,6 +979,7 @@ export class NearbyFriendsClient {
     if (seq !== this.latestInitSeq) return; // a newer init is on its way
     if (link === this.link) this.clear("initReply");
     this.initAttempts = 0;
+    this.setCadence(reply.reportEveryS);
     const generation = ++this.snapshotGeneration;
     this.model.beginSnapshot();
     void this.completeSnapshot(link, reply, generation);
@@ -932,7 +1010,12 @@ export class NearbyFriendsClient {
       }
     }
     if (generation !== this.snapshotGeneration || this.currentState === "closed") return;
-    this.sessionInfo = { self: reply.self, radiusM: reply.radiusM, serverTime: reply.serverTime };
+    this.sessionInfo = {
+      self: reply.self,
+      radiusM: reply.radiusM,
+      serverTime: reply.serverTime,
+      ...(reply.reportEveryS === undefined ? {} : { reportEveryS: reply.reportEveryS }),
+    };
     this.applyDiffs(this.model.applySnapshot(friends, complete));
     // init followed every friend again: repeat the unsubscribes.
     for (const friendId of this.model.unfollowedIds) {

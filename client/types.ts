@@ -72,6 +72,8 @@ export interface InitReply {
   requestId?: string;
   serverTime: number;
   radiusM: number;
+  /** How often the server asks this client to report its position (§2.10); absent from older servers. */
+  reportEveryS?: number;
   self: SelfPosition;
   friends: FriendPosition[];
   cursor: string | null;
@@ -112,6 +114,12 @@ export interface FriendsPush {
   updates: FriendUpdate[];
 }
 
+/** The reporting cadence changed (§2.10). */
+export interface CadencePush {
+  type: "cadence";
+  reportEveryS: number;
+}
+
 export interface ErrorFrame {
   type: "error";
   requestId?: string;
@@ -128,6 +136,7 @@ export type ServerFrame =
   | UnsubscribedReply
   | PongReply
   | FriendsPush
+  | CadencePush
   | ErrorFrame;
 
 /** A page of the nearby-friends snapshot (`nearbyFriends` reply). */

@@ -123,6 +123,33 @@ export const TUNABLES = {
     meaning:
       "pushes per second all fan-out invocations share (the account's API Gateway quota, 10 000 requests/s by default, is shared by @connections calls)",
   },
+  reportFastS: {
+    env: "REPORT_FAST_S",
+    context: "reportFastS",
+    default: 10,
+    min: 1,
+    integer: true,
+    meaning:
+      "the reporting cadence (`reportEveryS`) asked of a client while a friend who may see it is online and close",
+  },
+  reportSlowS: {
+    env: "REPORT_SLOW_S",
+    context: "reportSlowS",
+    default: 300,
+    min: 1,
+    integer: true,
+    meaning:
+      "the reporting cadence asked otherwise (never above LOCATION_TTL_S minus a safety margin: domain/cadence.ts)",
+  },
+  cadenceMarginM: {
+    env: "CADENCE_MARGIN_M",
+    context: "cadenceMarginM",
+    default: 5000,
+    min: 0,
+    integer: false,
+    meaning:
+      "a watching friend within radius + this distance asks for the fast cadence (it covers the distance covered between slow reports)",
+  },
 } as const satisfies Record<string, TunableSpec>;
 
 export type TunableName = keyof typeof TUNABLES;

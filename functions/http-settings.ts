@@ -1,11 +1,13 @@
 // HTTP API: the caller's sharing settings (GET /me/settings, PUT /me/settings).
+import { reviewCadences } from "./app/cadence.ts";
 import { republishLocation } from "./app/location.ts";
 import { getSettings, updateSettings } from "./app/settings.ts";
 import { settingsUpdateSchema } from "./domain/settings.ts";
 import { httpApi, json, parseBody } from "./middleware/http.ts";
-import { positionWiring, requestGate } from "./wiring.ts";
+import { cadenceWiring, positionWiring, requestGate } from "./wiring.ts";
 
 const deps = positionWiring();
+const cadence = cadenceWiring();
 
 export const handler = httpApi(
   {
@@ -13,9 +15,13 @@ export const handler = httpApi(
       json(200, await getSettings((await deps()).settings, userId)),
     "PUT /me/settings": async (event) => {
       const update = parseBody(event, settingsUpdateSchema);
-      const d = await deps();
+      const [d, c] = await Promise.all([deps(), cadence()]);
       const settings = await updateSettings(
-        { ...d.settings, republish: async (u) => void (await republishLocation(d, u)) },
+        {
+          ...d.settings,
+          republish: async (u) => void (await republishLocation(d, u)),
+          reviewCadence: async (u) => void (await reviewCadences(c, [u])),
+        },
         event.userId,
         update,
       );

@@ -37,6 +37,11 @@ export const APP_METRICS = {
     unit: "Count",
     meaning: "stream records reported as batch item failures, by either consumer",
   },
+  CadenceChanges: {
+    unit: "Count",
+    meaning:
+      "reporting cadences decided anew: a user's first (told in the `init` reply) or a change (told with a `cadence` push)",
+  },
   ClientErrors: { unit: "Count", meaning: "error replies, by protocol error `code`" },
 } as const satisfies Record<string, { unit: string; meaning: string }>;
 

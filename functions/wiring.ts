@@ -13,9 +13,10 @@ import { powertoolsTelemetry } from "./adapters/powertools-telemetry.ts";
 import { redisAdapters } from "./adapters/redis/adapters.ts";
 import { sharedRedis } from "./adapters/redis/client.ts";
 import { RedisPushBudget } from "./adapters/redis/push-budget.ts";
+import type { CadenceDeps } from "./app/cadence.ts";
 import type { FanoutDeps } from "./app/fanout.ts";
 import type { PeopleDeps } from "./app/people.ts";
-import type { SessionDeps } from "./app/session.ts";
+import type { CadenceAware, SessionDeps } from "./app/session.ts";
 import { ENV, readTunables, requireEnv, type Tunables } from "./config.ts";
 import { logger } from "./observability.ts";
 
@@ -92,6 +93,37 @@ export function sessionWiring(): () => Promise<SessionDeps> {
     const r = await redis();
     return { ...(await positions()), friends, connections: r.connections, audience: r.audience };
   };
+}
+
+/**
+ * The dependencies of deciding reporting cadences (app/cadence.ts): Redis, the users table (the
+ * settings the cache misses), and @connections to tell clients of a change.
+ */
+export function cadenceWiring(): () => Promise<CadenceDeps> {
+  const base = {
+    users: usersRepo(),
+    notifier: notifier(),
+    rule: tunables(),
+    now,
+    telemetry: powertoolsTelemetry,
+    log: logger,
+  };
+  return async () => {
+    const r = await redis();
+    return {
+      ...base,
+      cadence: r.cadence,
+      positions: r.positions,
+      settings: { users: base.users, cache: r.settingsCache },
+    };
+  };
+}
+
+/** The session's dependencies, for the routes that change who watches whom (their cadence). */
+export function sessionWithCadenceWiring(): () => Promise<SessionDeps & CadenceAware> {
+  const session = sessionWiring();
+  const cadence = cadenceWiring();
+  return async () => ({ ...(await session()), cadence: await cadence() });
 }
 
 export function fanoutWiring(): () => Promise<FanoutDeps> {

@@ -3,9 +3,9 @@
 // fan-out prunes the rest.
 import { disconnect } from "./app/session.ts";
 import { wsLifecycle } from "./middleware/ws.ts";
-import { sessionWiring } from "./wiring.ts";
+import { sessionWithCadenceWiring } from "./wiring.ts";
 
-const deps = sessionWiring();
+const deps = sessionWithCadenceWiring();
 
 export const handler = wsLifecycle("$disconnect", async ({ caller }) =>
   disconnect(await deps(), caller.userId, caller.connectionId),

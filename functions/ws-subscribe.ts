@@ -1,9 +1,9 @@
 // subscribe: follow one friend.
 import { subscribe } from "./app/session.ts";
 import { reply, wsRoute } from "./middleware/ws.ts";
-import { frameGate, sessionWiring } from "./wiring.ts";
+import { frameGate, sessionWithCadenceWiring } from "./wiring.ts";
 
-const deps = sessionWiring();
+const deps = sessionWithCadenceWiring();
 
 export const handler = wsRoute("subscribe", frameGate, async ({ frame, caller }) =>
   reply("subscribed", frame.requestId, {

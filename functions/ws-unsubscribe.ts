@@ -1,9 +1,9 @@
 // unsubscribe: stop following one friend.
 import { unsubscribe } from "./app/session.ts";
 import { reply, wsRoute } from "./middleware/ws.ts";
-import { frameGate, sessionWiring } from "./wiring.ts";
+import { frameGate, sessionWithCadenceWiring } from "./wiring.ts";
 
-const deps = sessionWiring();
+const deps = sessionWithCadenceWiring();
 
 export const handler = wsRoute("unsubscribe", frameGate, async ({ frame, caller }) => {
   await unsubscribe(await deps(), caller.userId, caller.connectionId, frame.friendId);

@@ -55,6 +55,16 @@ const RATE_LIMITED = { redis: true } as const satisfies Omit<FunctionNeeds, "des
 /** The nearby-friends snapshot reads the settings the cache misses, in one BatchGetItem. */
 const SNAPSHOT_USERS: TableNeed = ["BatchGetItem"];
 
+/**
+ * Routes that change who watches whom decide reporting cadences again (functions/app/cadence.ts):
+ * the settings the cache misses (BatchGetItem), and a `cadence` push to the connections of a user
+ * whose cadence changed.
+ */
+const CADENCE = {
+  users: ["BatchGetItem"],
+  connections: true,
+} as const satisfies Omit<FunctionNeeds, "description">;
+
 export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
   "ws-authorizer": {
     description: "WebSocket $connect authorizer (Cognito token)",
@@ -63,17 +73,25 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
   },
   // Registers the connection in Redis.
   "ws-connect": { description: "WebSocket $connect", ...SESSION },
-  // Forgets the connection; the user's last one publishes `offline`.
-  "ws-disconnect": { description: "WebSocket $disconnect", ...SESSION, stream: "publish" },
+  // Forgets the connection; the user's last one publishes `offline`; the friends it followed get
+  // their cadence decided again.
+  "ws-disconnect": {
+    description: "WebSocket $disconnect",
+    ...SESSION,
+    ...CADENCE,
+    stream: "publish",
+  },
   "ws-default": {
     description: "WebSocket $default (unknown actions)",
     ...RATE_LIMITED,
     timeout: Duration.seconds(5),
   },
-  // Lists the friends (Query), stores and publishes the position, replies with the snapshot.
+  // Lists the friends (Query), stores and publishes the position, replies with the snapshot and
+  // the user's cadence (and tells the friends within reach theirs).
   "ws-init": {
     description: "WebSocket init: position and nearby-friends snapshot",
     ...SESSION,
+    ...CADENCE,
     stream: "publish",
     friendships: ["Query"],
     users: SNAPSHOT_USERS,
@@ -97,11 +115,16 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
   "ws-subscribe": {
     description: "WebSocket subscribe to one friend",
     ...SESSION,
+    ...CADENCE,
     friendships: ["GetItem"],
     users: SNAPSHOT_USERS,
   },
-  // Unfollows in Redis only.
-  "ws-unsubscribe": { description: "WebSocket unsubscribe from one friend", ...SESSION },
+  // Unfollows in Redis; the friend's cadence is decided again.
+  "ws-unsubscribe": {
+    description: "WebSocket unsubscribe from one friend",
+    ...SESSION,
+    ...CADENCE,
+  },
   "ws-ping": { description: "WebSocket ping", ...RATE_LIMITED, timeout: Duration.seconds(5) },
   "stream-fanout": {
     description: "Fans location events out to friends' connections",
@@ -146,11 +169,13 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
   "http-settings": {
     description: "HTTP /me/settings",
     // Settings live on the user item (GetItem, UpdateItem) and are cached in Redis; a change
-    // republishes the position.
-    users: ["GetItem", "UpdateItem"],
+    // republishes the position and decides the user's cadence again (BatchGetItem on a cache
+    // miss, a `cadence` push when it changed).
+    users: ["GetItem", "UpdateItem", "BatchGetItem"],
     redis: true,
     stream: "publish",
     tunables: true,
+    connections: true,
   },
   "http-history": {
     description: "HTTP /me/history",

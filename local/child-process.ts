@@ -3,6 +3,7 @@
 // Processes, not worker threads: a worker's logs pass through the very event loop being relieved.
 import { fork } from "node:child_process";
 import { createRequire } from "node:module";
+import { setPriority } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export type Log = (msg: string, detail?: object) => void;
@@ -32,6 +33,12 @@ export interface ChildOptions {
   env?: NodeJS.ProcessEnv;
   /** What the child waits for after its own preparation (its `dependenciesReady`), if anything. */
   dependencies?: Promise<unknown>;
+  /**
+   * The process's scheduling priority (nice value, 0 to 19; higher yields the CPU to the others):
+   * work that is not latency-sensitive gives way to the rest on a busy machine.
+   * @default 0
+   */
+  niceness?: number;
   log: Log;
   startTimeoutMs?: number;
   /** After this the child is killed (SIGKILL), so a stop always completes. */
@@ -72,6 +79,13 @@ export async function startChild<Info>(opts: ChildOptions): Promise<LocalChild<I
     env: opts.env ?? process.env,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
+  if (opts.niceness && child.pid !== undefined) {
+    try {
+      setPriority(child.pid, opts.niceness);
+    } catch (err) {
+      log(`the ${name} process keeps the default priority`, { error: String(err) });
+    }
+  }
   let started = false;
   let exited = false;
   let stopping = false;

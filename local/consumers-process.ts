@@ -1,4 +1,4 @@
-// The stream consumers' process (forked by stack.ts): the event-source mappings (stream-poller.ts,
+// A stream consumers' process (forked by stack.ts, one per consumer): the event-source mappings (stream-poller.ts,
 // with the settings of lib/stream-consumers.ts, as the CDK stack's) invoking
 // functions/stream-fanout.ts and functions/stream-history.ts, loaded as the functions' process loads
 // its handlers, with the environment the stack set (Redis, the emulators, @connections). Asked
@@ -19,8 +19,13 @@ runAsChild(async ({ log, dependenciesReady }) => {
   const kinesisEndpoint = requireEnv(ENV.kinesisEndpoint);
   const streamName = requireEnv(ENV.locationStream);
   // The handler modules read their configuration at import, as at a Lambda cold start.
+  // argv: the consumers this process runs (all when none is named).
+  const all = Object.keys(STREAM_CONSUMERS) as (keyof typeof STREAM_CONSUMERS)[];
+  const named = process.argv.slice(2);
+  const unknown = named.filter((n) => !(all as string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`unknown stream consumers: ${unknown.join(", ")}`);
   const consumers: Record<string, ConsumerMapping> = {};
-  for (const name of Object.keys(STREAM_CONSUMERS) as (keyof typeof STREAM_CONSUMERS)[]) {
+  for (const name of all.filter((n) => named.length === 0 || named.includes(n))) {
     consumers[name] = {
       handler: await loadHandler<StreamHandler>(STREAM_CONSUMERS[name]),
       settings: STREAM_CONSUMER_SETTINGS[name],

@@ -1,11 +1,17 @@
-// The emulators' process (forked by stack.ts): dynalite and kinesalite on the ports it is given
-// (argv: shards, DynamoDB port, Kinesis port), with the tables and the stream created, off the
-// gateway's event loop. Reports ready once both answer.
+// An emulator's process (forked by stack.ts, one per emulator): dynalite or kinesalite on the port
+// it is given, with the tables or the stream created, off the gateway's event loop. Reports ready
+// once it answers. argv: `dynamodb <port>` or `kinesis <port> <shards>`.
 import { runAsChild } from "./child-process.ts";
-import { type EmulatorEndpoints, startEmulators } from "./emulators.ts";
+import { startDynamo, startKinesis } from "./emulators.ts";
 
-runAsChild<EmulatorEndpoints>(async () => {
-  const [shards = 2, dynamodb = 0, kinesis = 0] = process.argv.slice(2).map(Number);
-  const { stop, ...endpoints } = await startEmulators(shards, { dynamodb, kinesis });
-  return { info: endpoints, stop };
+export type EmulatorKind = "dynamodb" | "kinesis";
+
+runAsChild<{ endpoint: string }>(async () => {
+  const [kind, port = "0", shards = "1"] = process.argv.slice(2);
+  if (kind !== "dynamodb" && kind !== "kinesis") throw new Error(`unknown emulator "${kind}"`);
+  const { stop, endpoint } =
+    kind === "dynamodb"
+      ? await startDynamo(Number(port))
+      : await startKinesis(Number(shards), Number(port));
+  return { info: { endpoint }, stop };
 });

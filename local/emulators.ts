@@ -1,5 +1,5 @@
 // DynamoDB (dynalite) and Kinesis (kinesalite) in the calling process, with the tables and the
-// stream created (the local stack runs them in a process of their own: emulators-process.ts).
+// stream created (the local stack runs each in a process of its own: emulators-process.ts).
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   CreateStreamCommand,
@@ -87,29 +87,45 @@ async function createStream(endpoint: string, shards: number): Promise<void> {
   kinesis.destroy();
 }
 
-/** `ports` 0 (the default): any free port. */
-export async function startEmulators(
-  shards = 2,
-  ports: { dynamodb: number; kinesis: number } = { dynamodb: 0, kinesis: 0 },
-): Promise<Emulators> {
+/** DynamoDB (dynalite) on `port` (0: any free port), with the tables created. */
+export async function startDynamo(port = 0): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const endpoint = `http://${HOST}:${await listen(dynamo, port, "dynalite")}`;
+  await createTables(endpoint);
+  return { endpoint, stop: () => closeServer(dynamo) };
+}
+
+/** Kinesis (kinesalite) on `port` (0: any free port), with the stream created. */
+export async function startKinesis(
+  shards: number,
+  port = 0,
+): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const kinesis = kinesalite({
     createStreamMs: 0,
     deleteStreamMs: 0,
     updateStreamMs: 0,
     shardLimit: 100,
   });
-  const dynamoPort = await listen(dynamo, ports.dynamodb, "dynalite");
-  const kinesisPort = await listen(kinesis, ports.kinesis, "kinesalite");
-  const dynamodbEndpoint = `http://${HOST}:${dynamoPort}`;
-  const kinesisEndpoint = `http://${HOST}:${kinesisPort}`;
-  await Promise.all([createTables(dynamodbEndpoint), createStream(kinesisEndpoint, shards)]);
+  const endpoint = `http://${HOST}:${await listen(kinesis, port, "kinesalite")}`;
+  await createStream(endpoint, shards);
+  return { endpoint, stop: () => closeServer(kinesis) };
+}
+
+/** Both emulators in this process. `ports` 0 (the default): any free port. */
+export async function startEmulators(
+  shards = 2,
+  ports: { dynamodb: number; kinesis: number } = { dynamodb: 0, kinesis: 0 },
+): Promise<Emulators> {
+  const [dynamo, kinesis] = await Promise.all([
+    startDynamo(ports.dynamodb),
+    startKinesis(shards, ports.kinesis),
+  ]);
   return {
-    dynamodbEndpoint,
-    kinesisEndpoint,
+    dynamodbEndpoint: dynamo.endpoint,
+    kinesisEndpoint: kinesis.endpoint,
     shards,
     stop: async () => {
-      await Promise.all([closeServer(dynamo), closeServer(kinesis)]);
+      await Promise.all([dynamo.stop(), kinesis.stop()]);
     },
   };
 }

@@ -48,7 +48,7 @@ console.log(
     `  WebSocket  ${stack.wsUrl}/?token=<jwt>`,
     `  Live map   ${stack.httpUrl}/map?as=<userId>   (npm run simulate: users sim-1, sim-2, …)`,
     `  Redis      ${stack.redisUrl}`,
-    `  Processes  gateway ${stack.processes.gateway}, functions ${stack.processes.functions.join(" ")}, emulators ${stack.processes.emulators}, consumers ${stack.processes.consumers}`,
+    `  Processes  gateway ${stack.processes.gateway}, functions ${stack.processes.functions.join(" ")}, emulators ${stack.processes.emulators.join(" ")}, consumers ${stack.processes.consumers.join(" ")}`,
     "Ctrl+C to stop.",
   ].join("\n"),
 );

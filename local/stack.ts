@@ -1,17 +1,26 @@
 // Assembles the local stack: real redis-server, dynalite, kinesalite, the WebSocket gateway, the
 // HTTP API, the token issuer and the stream poller, all running the handler modules Lambda runs.
 // Processes: this one runs the gateway's and the HTTP API's I/O and dispatch; the handlers both
-// invoke run in a "functions" child process (as Lambda runs apart from API Gateway), the emulators
-// in another, the poller and both stream consumers in a third, redis-server in a fourth.
+// invoke run in "functions" child processes (as Lambda runs apart from API Gateway); each emulator
+// and each stream consumer (its poller and handler) runs in a process of its own, and
+// redis-server in another. What is not latency-sensitive (DynamoDB, written mostly by the history
+// consumer, and that consumer) runs at a lower priority, so that on a busy machine it gives way
+// to the path from a frame to the friends' pushes, as in AWS where it runs on other machines.
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { Redis } from "ioredis";
 import type { TokenVerifier } from "../functions/adapters/jwt-verifier.ts";
 import type { HttpEvent, HttpResult } from "../functions/middleware/http.ts";
 import type { WsEvent, WsResult } from "../functions/middleware/ws.ts";
-import { AUTHORIZER_ENTRY, HTTP_ROUTES, WS_ROUTES } from "../functions/routes.ts";
+import {
+  AUTHORIZER_ENTRY,
+  HTTP_ROUTES,
+  type STREAM_CONSUMERS,
+  WS_ROUTES,
+} from "../functions/routes.ts";
 import { type LocalChild, startChild } from "./child-process.ts";
 import type { ConsumersRequest } from "./consumers-process.ts";
-import { type EmulatorEndpoints, LOCAL_NAMES } from "./emulators.ts";
+import { LOCAL_NAMES } from "./emulators.ts";
+import type { EmulatorKind } from "./emulators-process.ts";
 import type { FunctionsRequest } from "./functions-process.ts";
 import { type GatewayOptions, gatewayOptionsFromEnv } from "./gateway-options.ts";
 import { type HttpApiHandlers, startHttpApi } from "./http-api.ts";
@@ -28,6 +37,19 @@ import { type GatewayHandlers, startWsGateway } from "./ws-gateway.ts";
  * 5.4 s with two. `STREAM_SHARDS` sets another count (the tests of the poller use several).
  */
 export const LOCAL_SHARDS = 1;
+
+/**
+ * The nice value of the processes that are not on the path from a frame to the pushes: dynalite
+ * (its load is mostly the history consumer's writes) and the history consumer. Measured at 1000
+ * users x 1 Hz on 2 cores: see docs/ARCHITECTURE.md, "Load".
+ */
+export const BACKGROUND_NICENESS = 10;
+
+/** The stream consumers, each in its process, and how nice that process is. */
+const CONSUMER_PROCESSES = [
+  { consumer: "fanout", niceness: 0 },
+  { consumer: "history", niceness: BACKGROUND_NICENESS },
+] as const satisfies readonly { consumer: keyof typeof STREAM_CONSUMERS; niceness: number }[];
 
 export interface LocalStackOptions {
   httpPort: number;
@@ -52,7 +74,7 @@ export interface LocalStack {
   wsUrl: string;
   redisUrl: string;
   /** The stack's own processes by role (pids), for diagnostics; redis-server is not listed. */
-  processes: { gateway: number; emulators: number; consumers: number; functions: number[] };
+  processes: { gateway: number; emulators: number[]; consumers: number[]; functions: number[] };
   /** Sign a token for a user directly (tests); POST /dev/token also creates the user. */
   signToken(userId: string, ttlS?: number): string;
   stop(): Promise<void>;
@@ -68,7 +90,7 @@ const defaultLog = (msg: string, detail: object = {}) =>
 async function componentHealth(
   redisUrl: string,
   emulators: { dynamodbEndpoint: string; kinesisEndpoint: string },
-  children: { consumers: LocalChild<unknown>; functions: LocalChild<unknown>[] },
+  children: { consumers: LocalChild<unknown>[]; functions: LocalChild<unknown>[] },
 ): Promise<Record<string, "ok" | "down">> {
   const http = (url: string) =>
     fetch(url, { signal: AbortSignal.timeout(500) }).then(
@@ -104,7 +126,7 @@ async function componentHealth(
     redis,
     dynamodb,
     kinesis,
-    consumers: state(children.consumers),
+    consumers: state(...children.consumers),
     functions: state(...children.functions),
   };
 }
@@ -175,14 +197,23 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     // The emulators' process takes the longest to start: it goes first, on ports chosen here so
     // that the environment, hence every handler import below, need not wait for it.
     const [dynamodbPort, kinesisPort] = await freePorts(2);
-    const emulatorsStarting = startChild<EmulatorEndpoints>({
-      name: "emulators",
-      entry: CHILD_ENTRY.emulators,
-      args: [String(opts.shards ?? LOCAL_SHARDS), String(dynamodbPort), String(kinesisPort)],
-      log,
-    });
-    emulatorsStarting.catch(() => undefined); // awaited below, where a failure fails the start
-    stops.servers.push(stopWhenStarted(emulatorsStarting));
+    const emulator = (kind: EmulatorKind, args: string[], niceness: number) => {
+      const starting = startChild<{ endpoint: string }>({
+        name: kind,
+        entry: CHILD_ENTRY.emulators,
+        args: [kind, ...args],
+        niceness,
+        log,
+      });
+      starting.catch(() => undefined); // awaited below, where a failure fails the start
+      stops.servers.push(stopWhenStarted(starting));
+      return starting;
+    };
+    const emulatorsStarting = Promise.all([
+      emulator("dynamodb", [String(dynamodbPort)], BACKGROUND_NICENESS),
+      emulator("kinesis", [String(kinesisPort), String(opts.shards ?? LOCAL_SHARDS)], 0),
+    ]);
+    emulatorsStarting.catch(() => undefined);
     const redis = await startRedis();
     stops.servers.unshift(redis.stop);
 
@@ -223,20 +254,28 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       stops.functions.push(stopWhenStarted(starting));
       return starting;
     });
-    const consumersStarting = startChild<unknown>({
-      name: "consumers",
-      entry: CHILD_ENTRY.consumers,
-      env: process.env,
-      dependencies: emulatorsStarting,
-      log,
-    });
+    const consumersStarting = Promise.all(
+      CONSUMER_PROCESSES.map(({ consumer, niceness }) => {
+        const starting = startChild<unknown>({
+          name: `consumer-${consumer}`,
+          entry: CHILD_ENTRY.consumers,
+          args: [consumer],
+          env: process.env,
+          dependencies: emulatorsStarting,
+          niceness,
+          log,
+        });
+        starting.catch(() => undefined);
+        stops.poller.push(stopWhenStarted(starting));
+        return starting;
+      }),
+    );
     consumersStarting.catch(() => undefined);
-    stops.poller.push(stopWhenStarted(consumersStarting));
 
     // The HTTP API's JWT check is API Gateway's, not a function: it stays in this process.
     const { verifierFromEnv } = await import("../functions/adapters/jwt-verifier.ts");
     const verifier: TokenVerifier = verifierFromEnv();
-    const emulators = await emulatorsStarting;
+    const [dynamodb, kinesis] = await emulatorsStarting;
     const consumers = await consumersStarting;
     const functions = await Promise.all(functionsStarting);
     const ask = roundRobin(functions);
@@ -288,9 +327,20 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       jwks: issuer.jwks,
       loseConnections: (userId) => ws.loseConnections(userId),
       gatewayStats: () => ws.stats(),
-      health: () => componentHealth(redis.url, emulators.info, { consumers, functions }),
+      health: () =>
+        componentHealth(
+          redis.url,
+          { dynamodbEndpoint: dynamodb.info.endpoint, kinesisEndpoint: kinesis.info.endpoint },
+          { consumers, functions },
+        ),
       restartRedis: (downMs) => redis.restart(downMs),
-      deadLetters: () => consumers.request({ op: "dead-letters" } satisfies ConsumersRequest),
+      deadLetters: async () => {
+        // Each consumer's process answers for its own mappings.
+        const answers = await Promise.all(
+          consumers.map((c) => c.request({ op: "dead-letters" } satisfies ConsumersRequest)),
+        );
+        return Object.assign({}, ...(answers as object[]));
+      },
       pages: mapPages({
         wsPort: ws.port,
         position: async (userId) =>
@@ -312,8 +362,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       redisUrl: redis.url,
       processes: {
         gateway: process.pid,
-        emulators: emulators.pid,
-        consumers: consumers.pid,
+        emulators: [dynamodb.pid, kinesis.pid],
+        consumers: consumers.map((c) => c.pid),
         get functions() {
           return functions.map((f) => f.pid);
         },

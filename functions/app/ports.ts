@@ -107,8 +107,11 @@ export interface ConnectionRegistry {
   /** (Re-)register a connection that is open already (`init`, after Redis lost it): no limit. */
   /** Register an open connection (`init`); false when it closed already (nothing registered). */
   add(userId: string, connectionId: string, connectedAt: number): Promise<boolean>;
-  /** Forget a connection and what it followed; `offline` when it was the user's last one. */
-  remove(userId: string, connectionId: string): Promise<{ offline: boolean }>;
+  /**
+   * Forget a connection and what it followed; `offline` when it was the user's last one, and
+   * `followed` the users it was subscribed to.
+   */
+  remove(userId: string, connectionId: string): Promise<{ offline: boolean; followed: string[] }>;
   /** Forget a connection the Management API reported gone (closed without $disconnect). */
   forgetDead(connectionId: string): Promise<{ userId: string | null; offline: boolean }>;
 }
@@ -152,6 +155,33 @@ export interface PushBudget {
 export interface SettingsCache {
   cached(userIds: readonly string[]): Promise<Map<string, Settings>>;
   put(entries: ReadonlyMap<string, Settings>): Promise<void>;
+}
+
+// ---- Reporting cadence (domain/cadence.ts) ------------------------------------------------------
+
+/** What deciding one user's reporting cadence reads. */
+export interface CadenceState {
+  /** The user's stored position (absent: offline). */
+  position: StoredPosition | undefined;
+  /** Cached settings (absent on a cache miss). */
+  settings?: Settings;
+  /** The users with a connection subscribed to this user. */
+  watcherIds: string[];
+  /** Connections watching the user through a live share link. */
+  shareViewers: number;
+  /** The cadence last decided (and told), and when it was decided. */
+  current: number | undefined;
+  decidedAt: number | undefined;
+}
+
+export interface CadenceStore {
+  states(userIds: readonly string[]): Promise<Map<string, CadenceState>>;
+  /** Record the cadence decided for each user, and when. */
+  record(entries: readonly { userId: string; reportEveryS: number; at: number }[]): Promise<void>;
+  /** The users among these whose cadence was last decided before `before` (or never). */
+  decidedBefore(userIds: readonly string[], before: number): Promise<string[]>;
+  /** The open connections of each user. */
+  connectionsOf(userIds: readonly string[]): Promise<Map<string, string[]>>;
 }
 
 // ---- Stream and connections out ---------------------------------------------------------------
@@ -265,6 +295,7 @@ export type CountMetric = Extract<
   | "FanoutFriendUpdates"
   | "FanoutStaleDropped"
   | "GoneConnections"
+  | "CadenceChanges"
 >;
 
 export type DurationMetric = Extract<AppMetricName, "FanoutLagMs">;

@@ -1,12 +1,14 @@
 // Use cases of a WebSocket session: connect, disconnect, init (announce + snapshot + subscribe),
 // paging the snapshot, and following or unfollowing one friend.
 import type { Tunables } from "../config.ts";
+import { slowCadenceS } from "../domain/cadence.ts";
 import { InvalidRequestError, NotFriendsError, RateLimitedError } from "../domain/errors.ts";
 import {
   CONNECT_WINDOW_MS,
   CONNECTS_PER_WINDOW,
   MAX_CONNECTIONS_PER_USER,
 } from "../domain/limits.ts";
+import { type CadenceDeps, reviewCadences, withinCadenceReach } from "./cadence.ts";
 import { type LocationDeps, recordLocation } from "./location.ts";
 import type { Audience, ConnectionRegistry, FriendshipRepository, PositionStore } from "./ports.ts";
 import type { SettingsDeps } from "./settings.ts";
@@ -26,6 +28,11 @@ export interface SessionDeps extends LocationDeps {
   friends: Pick<FriendshipRepository, "friendIds" | "get">;
   settings: SettingsDeps;
   tunables: Tunables;
+}
+
+/** Use cases that change who watches whom, so whose reporting cadence may change (app/cadence.ts). */
+export interface CadenceAware {
+  cadence: CadenceDeps;
 }
 
 const snapshotDeps = (deps: SessionDeps): SnapshotDeps => ({
@@ -54,14 +61,18 @@ export async function connect(
     );
 }
 
-/** Forget the connection; when it was the user's last, tell friends the user went offline. */
+/**
+ * Forget the connection; when it was the user's last, tell friends the user went offline. The
+ * friends it followed have one watcher less: their cadence is decided again.
+ */
 export async function disconnect(
-  deps: SessionDeps,
+  deps: SessionDeps & CadenceAware,
   userId: string,
   connectionId: string,
 ): Promise<void> {
-  const { offline } = await deps.connections.remove(userId, connectionId);
+  const { offline, followed } = await deps.connections.remove(userId, connectionId);
   if (offline) await deps.publisher.publish({ v: 1, kind: "offline", userId, at: deps.now() });
+  await reviewCadences(deps.cadence, followed);
 }
 
 export interface InitInput {
@@ -77,10 +88,15 @@ export interface InitInput {
 export interface InitResult extends Page {
   serverTime: number;
   radiusM: number;
+  /** How often the client is asked to report its position (docs/PROTOCOL.md §2.10). */
+  reportEveryS: number;
   self: { lat: number; lon: number; at: number };
 }
 
-export async function init(deps: SessionDeps, input: InitInput): Promise<InitResult> {
+export async function init(
+  deps: SessionDeps & CadenceAware,
+  input: InitInput,
+): Promise<InitResult> {
   // Read before any write, so that a failing friendships table leaves nothing half done.
   const friendIds = await deps.friends.friendIds(input.userId);
   // `init` (re)registers the connection: after Redis lost its state, this is how a client's
@@ -100,9 +116,16 @@ export async function init(deps: SessionDeps, input: InitInput): Promise<InitRes
   // The snapshot replaces what the client held: exactly these friends are now nearby to it.
   const sub = { connectionId: input.connectionId, userId: input.userId };
   await deps.audience.setNearbyFlags(all.map((f) => [f.userId, sub, true] as const));
+  // This connection now watches every friend: those within reach may have to report faster. The
+  // user's own cadence goes in the reply (and to their other connections, if it changed).
+  const reached = await withinCadenceReach(deps.cadence, self, friendIds);
+  const cadences = await reviewCadences(deps.cadence, [input.userId, ...reached], {
+    except: input.connectionId,
+  });
   return {
     serverTime: deps.now(),
     radiusM: deps.tunables.radiusM,
+    reportEveryS: cadences.get(input.userId) ?? slowCadenceS(deps.cadence.rule),
     self: { lat: self.lat, lon: self.lon, at: written.at },
     ...page(all, 0, input.limit ?? DEFAULT_PAGE_SIZE),
   };
@@ -125,7 +148,7 @@ export async function nextPage(
 
 /** Follow one friend; the reply carries their position when they are online and within the radius. */
 export async function subscribe(
-  deps: SessionDeps,
+  deps: SessionDeps & CadenceAware,
   userId: string,
   connectionId: string,
   friendId: string,
@@ -133,6 +156,7 @@ export async function subscribe(
   const relation = await deps.friends.get(userId, friendId);
   if (relation?.status !== "friends") throw new NotFriendsError(friendId);
   await deps.audience.subscribe(userId, connectionId, [friendId]);
+  await reviewCadences(deps.cadence, [friendId]);
   const self = (await deps.positions.positions([userId])).get(userId);
   if (!self) return null;
   const [nearby] = await nearbyFriends(snapshotDeps(deps), userId, self, [friendId]);
@@ -143,10 +167,11 @@ export async function subscribe(
 }
 
 export async function unsubscribe(
-  deps: SessionDeps,
+  deps: SessionDeps & CadenceAware,
   userId: string,
   connectionId: string,
   friendId: string,
 ): Promise<void> {
   await deps.audience.unsubscribe(userId, connectionId, friendId);
+  await reviewCadences(deps.cadence, [friendId]);
 }

@@ -364,6 +364,7 @@ export class Monitoring extends Construct {
         sum("FailedRecords"),
         sum("FanoutStaleDropped"),
       ]),
+      graph("Reporting cadences decided anew (first or changed)", [sum("CadenceChanges")]),
     );
     this.dashboard.addWidgets(
       graph("Client errors by code", [

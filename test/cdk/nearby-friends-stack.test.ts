@@ -573,6 +573,9 @@ describe("IAM", () => {
   const SECRET = "secretsmanager:GetSecretValue redis-secret";
   const PUBLISH = ["kinesis:PutRecord stream", "kms:GenerateDataKey stream-key"];
   const SNAPSHOT = "dynamodb:BatchGetItem users";
+  const POST = "execute-api:ManageConnections @connections";
+  /** Deciding cadences again: settings the cache misses, and a `cadence` push. */
+  const CADENCE = [SNAPSHOT, POST];
   /**
    * Every call each handler makes (read from functions/*.ts through functions/wiring.ts and the use
    * cases), and nothing else: a grant the handler does not use fails this test.
@@ -580,13 +583,13 @@ describe("IAM", () => {
   const HANDLER_CALLS: Record<string, string[]> = {
     "ws-authorizer": [],
     "ws-connect": [SECRET],
-    "ws-disconnect": [SECRET, ...PUBLISH],
+    "ws-disconnect": [SECRET, ...PUBLISH, ...CADENCE],
     "ws-default": [SECRET],
-    "ws-init": [SECRET, ...PUBLISH, "dynamodb:Query friendships", SNAPSHOT],
+    "ws-init": [SECRET, ...PUBLISH, "dynamodb:Query friendships", SNAPSHOT, POST],
     "ws-nearby-friends": [SECRET, "dynamodb:Query friendships", SNAPSHOT],
     "ws-location": [SECRET, ...PUBLISH],
-    "ws-subscribe": [SECRET, "dynamodb:GetItem friendships", SNAPSHOT],
-    "ws-unsubscribe": [SECRET],
+    "ws-subscribe": [SECRET, "dynamodb:GetItem friendships", SNAPSHOT, POST],
+    "ws-unsubscribe": [SECRET, ...CADENCE],
     "ws-ping": [SECRET],
     "ws-nearby-people": [SECRET, "dynamodb:Query friendships", "dynamodb:Query blocks", SNAPSHOT],
     "stream-fanout": [SECRET, ...PUBLISH, SNAPSHOT, "execute-api:ManageConnections @connections"],
@@ -614,7 +617,13 @@ describe("IAM", () => {
       "dynamodb:DeleteItem blocks",
       "execute-api:ManageConnections @connections",
     ],
-    "http-settings": [SECRET, ...PUBLISH, "dynamodb:GetItem users", "dynamodb:UpdateItem users"],
+    "http-settings": [
+      SECRET,
+      ...PUBLISH,
+      "dynamodb:GetItem users",
+      "dynamodb:UpdateItem users",
+      ...CADENCE,
+    ],
     "http-history": [
       SECRET,
       ...PUBLISH,

@@ -28,12 +28,12 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 describe("simulator (local stack)", () => {
-  it("moves 10 friends for 12 s through the SDK and ends with its JSON summary", async () => {
+  it("moves 10 friends for 12 s through the SDK, without then with the reporting cadence, and ends with its JSON summary", async () => {
     // Act
     const prefix = `smoke-${randomUUID().slice(0, 8)}`;
     const { code, stdout, stderr } = await run([
       ...["--users", "10", "--group", "5", "--minutes", "0.2", "--prefix", prefix],
-      ...["--http-url", httpUrl(), "--ws-url", wsUrl()],
+      ...["--cadence", "compare", "--http-url", httpUrl(), "--ws-url", wsUrl()],
     ]);
 
     // Assess
@@ -49,8 +49,14 @@ describe("simulator (local stack)", () => {
       errors: {},
       setupErrors: {},
     });
-    expect(summary.updatesPerSecond).toBeGreaterThan(4);
     expect(summary.pushes).toBeGreaterThan(0);
     expect(summary.latencySamples).toBeGreaterThan(0);
-  }, 90_000);
+    // Without the cadence, about one location a second per moving person; with it (friends close
+    // by: the fast cadence, 10 s), about a tenth.
+    const without = summary.messagesPerUserHourWithoutCadence as number;
+    const withCadence = summary.messagesPerUserHourWithCadence as number;
+    expect(without).toBeGreaterThan(1000);
+    expect(withCadence).toBeGreaterThan(0);
+    expect(withCadence).toBeLessThan(without / 3);
+  }, 120_000);
 });

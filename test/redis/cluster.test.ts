@@ -67,7 +67,8 @@ describe("Redis Cluster", () => {
     const c2 = uid("c");
     expect(await store.connections.open(bob, c1, 1)).toBeNull();
     await store.connections.add(bob, c2, 2);
-    await store.audience.subscribe(bob, c1, [alice, uid("x"), uid("y")]);
+    const [x, y] = [uid("x"), uid("y")];
+    await store.audience.subscribe(bob, c1, [alice, x, y]);
     await store.audience.setNearbyFlags([[alice, { connectionId: c1, userId: bob }, true]]);
     const settings: Settings = { ...DEFAULT_SETTINGS, sharing: "off" };
     await store.settingsCache.put(new Map([[alice, settings]]));
@@ -80,7 +81,12 @@ describe("Redis Cluster", () => {
       { ...locationDeps(), publisher: { publish: async () => undefined } },
       { userId: bob, ...HOME },
     );
-    expect(await store.connections.remove(bob, c1)).toEqual({ offline: false });
+    // unlink dropped alice: c1 followed x and y still.
+    const removed = await store.connections.remove(bob, c1);
+    expect({ ...removed, followed: removed.followed.sort() }).toEqual({
+      offline: false,
+      followed: [x, y].sort(),
+    });
     expect(await store.connections.forgetDead(c2)).toEqual({ userId: bob, offline: true });
     expect((await store.positions.positions([bob])).size).toBe(0);
     await recordLocation(

@@ -118,7 +118,7 @@ describe("RedisConnectionRegistry.add and remove", () => {
     await sleep(250);
     const live = uid("c");
     await connections.add(alice, live, 2);
-    expect(await connections.remove(alice, live)).toEqual({ offline: true });
+    expect(await connections.remove(alice, live)).toEqual({ offline: true, followed: [] });
     expect(await redis.exists(`loc:{${alice}}`, `conns:{${alice}}`)).toBe(0);
   });
 });

@@ -188,9 +188,9 @@ describe("connections and subscriptions", () => {
     await store.connections.add(u, "c1", T0);
     await store.connections.add(u, "c2", T0);
     expect(await redis.hget("cx:{c1}", "userId")).toBe(u);
-    expect(await store.connections.remove(u, "c1")).toEqual({ offline: false });
+    expect(await store.connections.remove(u, "c1")).toEqual({ offline: false, followed: [] });
     expect(await redis.exists(`loc:{${u}}`)).toBe(1);
-    expect(await store.connections.remove(u, "c2")).toEqual({ offline: true });
+    expect(await store.connections.remove(u, "c2")).toEqual({ offline: true, followed: [] });
     expect(await redis.exists(`loc:{${u}}`, `cx:{c2}`, `conns:{${u}}`)).toBe(0);
     expect(await redis.zscore(`geo:{${cell}}`, u)).toBeNull();
     expect(await redis.zscore(`geoexp:{${cell}}`, u)).toBeNull();
@@ -202,7 +202,7 @@ describe("connections and subscriptions", () => {
     const c = uid("conn");
     await store.connections.add(u, c, T0);
     await write(u, HOME, T0, undefined, { clientTs: 1, connectionId: c });
-    expect(await store.connections.remove(u, c)).toEqual({ offline: true });
+    expect(await store.connections.remove(u, c)).toEqual({ offline: true, followed: [] });
     const late = await write(u, HOME, T0 + 1000, undefined, { clientTs: 2, connectionId: c });
     expect(late).toMatchObject({ gone: true, publish: false });
     expect(await redis.exists(`loc:{${u}}`)).toBe(0);
@@ -253,7 +253,11 @@ describe("connections and subscriptions", () => {
     expect((await store.audience.moverStates([alice])).get(alice)?.subscribers).toEqual([]);
 
     await store.audience.subscribe(bob, conn, [alice, carol]);
-    expect(await store.connections.remove(bob, conn)).toEqual({ offline: true });
+    const removed = await store.connections.remove(bob, conn);
+    expect({ ...removed, followed: removed.followed.sort() }).toEqual({
+      offline: true,
+      followed: [alice, carol].sort(),
+    });
     const after = await store.audience.moverStates([alice, carol]);
     expect([after.get(alice)?.subscribers, after.get(carol)?.subscribers]).toEqual([[], []]);
     expect(await redis.exists(`follows:{${conn}}`, `cx:{${conn}}`)).toBe(0);

@@ -44,6 +44,8 @@ beforeAll(async () => {
     LOCATION_STREAM: "location-events-test",
     USERS_TABLE: "Users-test",
     FRIENDSHIPS_TABLE: "Friendships-test",
+    // $disconnect tells the friends it followed of their new cadence (none here).
+    CONNECTIONS_ENDPOINT: "https://example.execute-api.us-east-1.amazonaws.com/test",
   });
   kinesis.on(PutRecordCommand).resolves({});
   redis = new Redis(inject("redisUrl"));

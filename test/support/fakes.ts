@@ -1,8 +1,8 @@
 // In-memory fakes of the ports the use cases own (functions/app/ports.ts), faithful to the Redis and
 // DynamoDB adapters where the use cases depend on it, and `world()`, which wires them into the deps
 // shapes the use cases take. Plain classes: nothing here patches a module.
-
 import type { BlockDeps } from "../../functions/app/blocks.ts";
+import { type CadenceDeps, reviewCadences } from "../../functions/app/cadence.ts";
 import { type FanoutDeps, type FanoutResult, fanOut } from "../../functions/app/fanout.ts";
 import type { FriendsDeps, UnfriendDeps } from "../../functions/app/friends.ts";
 import type { EraseDeps, HistoryWriteDeps } from "../../functions/app/history.ts";
@@ -12,6 +12,8 @@ import type {
   Audience,
   BlockEntry,
   BlockRepository,
+  CadenceState,
+  CadenceStore,
   CellIndex,
   Clock,
   ConnectionRegistry,
@@ -37,7 +39,7 @@ import type {
   WriteOutcome,
   WritePolicy,
 } from "../../functions/app/ports.ts";
-import { connect, init, type SessionDeps } from "../../functions/app/session.ts";
+import { type CadenceAware, connect, init, type SessionDeps } from "../../functions/app/session.ts";
 import type { UpdateSettingsDeps } from "../../functions/app/settings.ts";
 import { DEFAULT_TUNABLES, type Tunables } from "../../functions/config.ts";
 import type { LocationEvent } from "../../functions/domain/events.ts";
@@ -519,7 +521,11 @@ export class InMemoryConnections implements ConnectionRegistry {
     return this.closedOf.get(userId)?.has(connectionId) ?? false;
   }
 
-  async remove(userId: string, connectionId: string): Promise<{ offline: boolean }> {
+  async remove(
+    userId: string,
+    connectionId: string,
+  ): Promise<{ offline: boolean; followed: string[] }> {
+    const followed = this.deps.audience.followedBy(connectionId);
     const set = this.byUser.get(userId);
     set?.delete(connectionId);
     const closed = this.closedOf.get(userId) ?? new Set<string>();
@@ -532,7 +538,7 @@ export class InMemoryConnections implements ConnectionRegistry {
     }
     this.deps.audience.forgetConnection(userId, connectionId);
     this.userOf.delete(connectionId);
-    return { offline };
+    return { offline, followed };
   }
 
   async forgetDead(connectionId: string): Promise<{ userId: string | null; offline: boolean }> {
@@ -548,6 +554,66 @@ export class InMemoryConnections implements ConnectionRegistry {
   /** The user's registered connections. */
   of(userId: string): string[] {
     return [...(this.byUser.get(userId) ?? [])];
+  }
+}
+
+// ---- Reporting cadence -------------------------------------------------------------------------
+
+/**
+ * `cad:{userId}`, read with the user's subscribers, position and cached settings as the Redis
+ * script does; `shareViewers` stands for `sview:{userId}`.
+ */
+export class InMemoryCadence implements CadenceStore {
+  private readonly decided = new Map<string, { s: number; at: number }>();
+  readonly shareViewers = new Map<string, number>();
+
+  constructor(
+    private readonly deps: {
+      audience: InMemoryAudience;
+      positions: InMemoryPositions;
+      settingsCache: InMemorySettingsCache;
+      connectionsOf: (userId: string) => readonly string[];
+    },
+  ) {}
+
+  async states(userIds: readonly string[]): Promise<Map<string, CadenceState>> {
+    const positions = await this.deps.positions.positions(userIds);
+    const cached = await this.deps.settingsCache.cached(userIds);
+    const out = new Map<string, CadenceState>();
+    for (const u of userIds) {
+      const settings = cached.get(u);
+      out.set(u, {
+        position: positions.get(u),
+        ...(settings ? { settings } : {}),
+        watcherIds: [...new Set(this.deps.audience.subscribersOf(u).map((s) => s.userId))],
+        shareViewers: this.shareViewers.get(u) ?? 0,
+        current: this.decided.get(u)?.s,
+        decidedAt: this.decided.get(u)?.at,
+      });
+    }
+    return out;
+  }
+
+  async record(
+    entries: readonly { userId: string; reportEveryS: number; at: number }[],
+  ): Promise<void> {
+    for (const e of entries) this.decided.set(e.userId, { s: e.reportEveryS, at: e.at });
+  }
+
+  async decidedBefore(userIds: readonly string[], before: number): Promise<string[]> {
+    return userIds.filter((u) => {
+      const at = this.decided.get(u)?.at;
+      return at === undefined || at < before;
+    });
+  }
+
+  async connectionsOf(userIds: readonly string[]): Promise<Map<string, string[]>> {
+    return new Map(userIds.map((u) => [u, [...this.deps.connectionsOf(u)]]));
+  }
+
+  /** The cadence last decided for the user (undefined: never). */
+  current(userId: string): number | undefined {
+    return this.decided.get(userId)?.s;
   }
 }
 
@@ -861,8 +927,27 @@ export function world(options: WorldOptions = {}) {
   });
   const connections = new InMemoryConnections({ audience, positions });
   const settings = { users, cache: settingsCache };
+  const cadenceStore = new InMemoryCadence({
+    audience,
+    positions,
+    settingsCache,
+    connectionsOf: (userId) => connections.of(userId),
+  });
+  // `cadence` pushes go to a recorder of their own, so that tests of friends' pushes see only those.
+  const cadenceNotifier = new RecordingNotifier();
+  const cadence: CadenceDeps = {
+    cadence: cadenceStore,
+    positions,
+    settings,
+    notifier: cadenceNotifier,
+    rule: tunables,
+    now,
+    telemetry,
+    log,
+  };
 
-  const session: SessionDeps = {
+  const session: SessionDeps & CadenceAware = {
+    cadence,
     positions,
     connections,
     audience,
@@ -907,6 +992,7 @@ export function world(options: WorldOptions = {}) {
   const updateSettings: UpdateSettingsDeps = {
     ...settings,
     republish: async (userId) => void (await republishLocation(session, userId)),
+    reviewCadence: async (userId) => void (await reviewCadences(cadence, [userId])),
   };
   const historyWrite: HistoryWriteDeps = {
     history,
@@ -929,6 +1015,9 @@ export function world(options: WorldOptions = {}) {
     budget,
     audience,
     connections,
+    cadenceStore,
+    cadenceNotifier,
+    cadence,
     session,
     fanout,
     friends,

@@ -1,6 +1,7 @@
 // Every Redis adapter over one client (each defines its own scripts on it).
 
 import { RedisAudience } from "./audience.ts";
+import { RedisCadenceStore } from "./cadence.ts";
 import { RedisCellIndex } from "./cell-index.ts";
 import type { RedisClient } from "./client.ts";
 import { RedisConnectionRegistry } from "./connections.ts";
@@ -17,6 +18,7 @@ export function redisAdapters(client: RedisClient) {
     cellIndex,
     connections: new RedisConnectionRegistry(client),
     audience: new RedisAudience(client),
+    cadence: new RedisCadenceStore(client),
     settingsCache: new RedisSettingsCache(client),
     frameGate: new RedisFrameGate(client),
     requestGate: new RedisRequestGate(client),

@@ -180,9 +180,13 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
 
   /**
    * Forget a connection: its subscriptions (through the `follows:` index) and its keys. Returns
-   * whether it was the user's last one (the user went offline, and their position was removed).
+   * whether it was the user's last one (the user went offline, and their position was removed),
+   * and the users it followed.
    */
-  async remove(userId: string, connectionId: string): Promise<{ offline: boolean }> {
+  async remove(
+    userId: string,
+    connectionId: string,
+  ): Promise<{ offline: boolean; followed: string[] }> {
     const follows = keys.follows(connectionId);
     const [[remaining, cell], followed] = await Promise.all([
       this.redis.nfRemoveConnection(
@@ -200,7 +204,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
       this.redis.del(keys.connection(connectionId), follows),
       ...(remaining === 0 && cell !== "" ? [removeFromCell(this.redis, cell, userId)] : []),
     ]);
-    return { offline: remaining === 0 };
+    return { offline: remaining === 0, followed };
   }
 
   /** Forget a connection that the Management API reported gone (closed without $disconnect). */

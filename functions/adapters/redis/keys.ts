@@ -17,6 +17,10 @@ export const keys = {
   rateLimit: (connectionId: string) => `rl:{${connectionId}}`,
   httpRateLimit: (userId: string) => `hrl:{${userId}}`,
   pushBudget: (epochSecond: number) => `budget:{${epochSecond}}`,
+  // The reporting cadence last decided for the user, and when (domain/cadence.ts).
+  cadence: (userId: string) => `cad:{${userId}}`,
+  // The connections watching the user through live share links (field: connectionId).
+  shareViewers: (userId: string) => `sview:{${userId}}`,
 } as const;
 
 /** API Gateway's maximum connection life is 2 h; connection keys outlive it by 10 minutes. */

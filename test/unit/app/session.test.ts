@@ -89,6 +89,8 @@ describe("init", () => {
     expect(reply).toEqual({
       serverTime: T0 + 100,
       radiusM: w.tunables.radiusM,
+      // No friend's connection follows alice: nobody watches her.
+      reportEveryS: w.tunables.reportSlowS,
       self: { ...HOME, at: T0 + 100 },
       friends: [
         { userId: "bob", ...north(1000), distanceM: 1000, at: T0, precision: "precise" },
@@ -125,7 +127,8 @@ describe("init", () => {
     await nextPage(w.session, "alice", encodeCursor(0), 20);
 
     // Assess
-    expect(w.users.settingsReads).toEqual([["bob"]]);
+    // bob's for the snapshot (once: cached), alice's own for her reporting cadence.
+    expect(w.users.settingsReads).toEqual([["bob"], ["alice"]]);
     expect(w.settingsCache.entries.get("bob")?.friends).toEqual({ alice: "approximate" });
   });
 

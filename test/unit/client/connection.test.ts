@@ -745,3 +745,106 @@ describe("close", () => {
     expect(() => client.updateLocation(HERE)).toThrow(ClosedError);
   });
 });
+
+describe("reporting cadence (§2.10)", () => {
+  /** A session whose init reply asked for `reportEveryS`, the device moving every second. */
+  async function cadenced(reportEveryS: number, options: Partial<ConnectOptions> = {}) {
+    const t = start({ position: HERE, ...options });
+    const told: number[] = [];
+    t.client.on("cadence", (s) => told.push(s));
+    await settle();
+    t.net.last.accept();
+    await t.clock.advance(0);
+    t.net.last.replyInit([], null, 8047, { reportEveryS });
+    await t.clock.advance(0);
+    const initAt = t.net.last.sent[0]?.at ?? 0;
+    const moveFor = async (seconds: number, from = 0) => {
+      for (let i = 1; i <= seconds; i++) {
+        t.client.updateLocation(there((from + i) * 50));
+        await t.clock.advance(1000);
+      }
+    };
+    const locationsAt = () =>
+      t.net.last.sent.filter((s) => s.frame.action === "location").map((s) => s.at - initAt);
+    return { ...t, told, moveFor, locationsAt };
+  }
+
+  it("sends at most one location per reportEveryS while moving, the latest each time", async () => {
+    const { client, net, told, moveFor, locationsAt } = await cadenced(10);
+
+    await moveFor(35);
+
+    expect(client.reportEveryS).toBe(10);
+    expect(told).toEqual([10]);
+    expect(locationsAt()).toEqual([10_000, 20_000, 30_000]);
+    // The one sent at 30 s carries the latest position reported by then.
+    expect(net.last.last("location")).toMatchObject(there(30 * 50));
+  });
+
+  it("on the slow cadence, sends the position again about every reportEveryS while still, and no ping", async () => {
+    const { clock, net, locationsAt } = await cadenced(240);
+
+    await clock.advance(720_000);
+
+    expect(locationsAt()).toEqual([240_000, 480_000, 720_000]);
+    expect(net.last.frames("ping")).toEqual([]);
+  });
+
+  it("on a cadence as slow as the keepalive, the position goes just before the ping would", async () => {
+    const { clock, net, locationsAt } = await cadenced(300);
+
+    await clock.advance(900_000);
+
+    expect(locationsAt()).toEqual([299_000, 598_000, 897_000]);
+    expect(net.last.frames("ping")).toEqual([]);
+  });
+
+  it("keeps the heartbeat on a fast cadence while the device is still", async () => {
+    const { clock, locationsAt } = await cadenced(10);
+
+    await clock.advance(120_000);
+
+    expect(locationsAt()).toEqual([55_000, 110_000]);
+  });
+
+  it("follows a cadence push at once: a waiting position goes when the faster cadence allows", async () => {
+    const { clock, net, client, told, locationsAt } = await cadenced(300);
+    await clock.advance(20_000);
+    client.updateLocation(there(500));
+    await clock.advance(1000);
+    expect(locationsAt()).toEqual([]);
+
+    net.last.receive({ type: "cadence", reportEveryS: 10 });
+    await clock.advance(0);
+
+    expect(told).toEqual([300, 10]);
+    expect(locationsAt()).toEqual([21_000]);
+    expect(net.last.last("location")).toMatchObject(there(500));
+  });
+
+  it("resends a refused location after retryAfterMs, not after the cadence", async () => {
+    const { clock, net, moveFor, locationsAt } = await cadenced(10);
+    await moveFor(10);
+    expect(locationsAt()).toEqual([10_000]);
+
+    net.last.receive({
+      type: "error",
+      code: "rate_limited",
+      retryAfterMs: 1000,
+      message: "busy",
+      requestId: net.last.last("location").requestId,
+    });
+    await clock.advance(1000);
+
+    expect(locationsAt()).toEqual([10_000, 11_000]);
+  });
+
+  it("sends every position (paced) when told not to follow the cadence", async () => {
+    const { moveFor, locationsAt } = await cadenced(10, { followCadence: false });
+
+    await moveFor(5);
+
+    // The first goes 110 ms after init (pacing), then one a second as reported.
+    expect(locationsAt()).toEqual([110, 1000, 2000, 3000, 4000]);
+  });
+});

@@ -119,10 +119,16 @@ export class FakeSocket implements WebSocketLike {
     return f;
   }
 
-  /** Answer the last `init` with a snapshot. */
-  replyInit(friends: FriendPosition[] = [], cursor: string | null = null, radiusM = 8047): void {
+  /** Answer the last `init` with a snapshot (and `extra` fields: `reportEveryS`). */
+  replyInit(
+    friends: FriendPosition[] = [],
+    cursor: string | null = null,
+    radiusM = 8047,
+    extra: object = {},
+  ): void {
     const init = this.last("init");
     this.receive({
+      ...extra,
       type: "init",
       requestId: init.requestId,
       serverTime: this.clock.now(),

@@ -1,0 +1,63 @@
+// The reporting cadence through the stack (PROTOCOL §2.10): `reportEveryS` in the init reply, and a
+// `cadence` push when a close friend connects, leaves, or the user hides from them.
+import { afterEach, describe, expect, it } from "vitest";
+import { DEFAULT_TUNABLES } from "../../functions/config.ts";
+import { at, type Frame, http, makeFriends, newUser, Sessions } from "./client.ts";
+
+const FAST = DEFAULT_TUNABLES.reportFastS;
+const SLOW = DEFAULT_TUNABLES.reportSlowS;
+const FAR_M = DEFAULT_TUNABLES.radiusM + DEFAULT_TUNABLES.cadenceMarginM + 2000;
+
+const sessions = new Sessions();
+afterEach(() => sessions.closeAll());
+
+const cadence = (every: number) => (f: Frame) => f.type === "cadence" && f.reportEveryS === every;
+
+describe("reporting cadence", () => {
+  it("is slow alone, fast while a close friend watches, slow again when they leave", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    await makeFriends(alice, bob);
+    const bobWs = await sessions.connect(bob.token);
+    const bobInit = await bobWs.request({ action: "init", ...at(0) });
+    expect(bobInit.reportEveryS).toBe(SLOW);
+
+    // alice connects 3 km away: her connection watches bob, and bob's watches her.
+    const aliceWs = await sessions.connect(alice.token);
+    const aliceInit = await aliceWs.request({ action: "init", ...at(3000) });
+    expect(aliceInit.reportEveryS).toBe(FAST);
+    await bobWs.next(cadence(FAST));
+
+    // bob hides from alice: nobody may see him, so he is asked to report slowly; then he shows.
+    const mark = bobWs.frames.length;
+    expect(
+      (await http("PUT", "/me/settings", bob.token, { friends: { [alice.userId]: "hidden" } }))
+        .status,
+    ).toBe(200);
+    await bobWs.next(cadence(SLOW), 5000, mark);
+    await http("PUT", "/me/settings", bob.token, { friends: {} });
+    await bobWs.next(cadence(FAST), 5000, mark);
+
+    // alice leaves: bob is told within a few seconds.
+    const beforeLeave = bobWs.frames.length;
+    await aliceWs.close();
+    await bobWs.next(cadence(SLOW), 5000, beforeLeave);
+    expect(aliceWs.frames.filter((f) => f.type === "cadence")).toEqual([]);
+  });
+
+  it("stays slow when the only friend online is beyond radius + margin", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    await makeFriends(alice, bob);
+    const bobWs = await sessions.connect(bob.token);
+    await bobWs.request({ action: "init", ...at(0) });
+    const aliceWs = await sessions.connect(alice.token);
+    const aliceInit = await aliceWs.request({ action: "init", ...at(FAR_M) });
+
+    expect(aliceInit.reportEveryS).toBe(SLOW);
+    // Nothing changed for bob: no push (give the stack time to have sent one).
+    await aliceWs.request({ action: "ping" });
+    await bobWs.request({ action: "ping" });
+    expect(bobWs.frames.filter((f) => f.type === "cadence")).toEqual([]);
+  });
+});
