@@ -18,8 +18,15 @@ afterEach(() => {
   for (const c of clients.splice(0)) c.close();
 });
 
+/** Every position at once (`followCadence: false`): these tests follow moves across faults. */
 function session(user: TestUser, options: Partial<ConnectOptions> = {}): NearbyFriendsClient {
-  const client = connect({ url: wsUrl(), token: user.token, WebSocket, ...options });
+  const client = connect({
+    url: wsUrl(),
+    token: user.token,
+    WebSocket,
+    followCadence: false,
+    ...options,
+  });
   clients.push(client);
   return client;
 }

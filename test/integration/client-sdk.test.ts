@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import {
   type ClientEvents,
+  type ConnectOptions,
   connect,
   createHttpClient,
   type FriendPosition,
@@ -19,13 +20,23 @@ afterEach(() => {
   for (const c of clients.splice(0)) c.close();
 });
 
-/** A session through the SDK (Node 20 has no global WebSocket: the `ws` package's is passed). */
-function session(user: TestUser, position?: LocationInput): NearbyFriendsClient {
+/**
+ * A session through the SDK (Node 20 has no global WebSocket: the `ws` package's is passed). It
+ * sends every position at once (`followCadence: false`): these tests follow moves, not the
+ * reporting cadence, which has a test of its own below.
+ */
+function session(
+  user: TestUser,
+  position?: LocationInput,
+  options: Partial<ConnectOptions> = {},
+): NearbyFriendsClient {
   const client = connect({
     url: wsUrl(),
     token: async () => user.token,
     WebSocket,
+    followCadence: false,
     ...(position ? { position } : {}),
+    ...options,
   });
   clients.push(client);
   return client;
@@ -189,6 +200,29 @@ describe("client SDK session", () => {
 
     // Assess
     expect([...aliceClient.friends.keys()].sort()).toEqual(others.map((o) => o.userId).sort());
+  });
+
+  it("takes the reporting cadence from the init reply and follows the cadence push", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    await api(alice).sendFriendRequest(bob.userId);
+    await api(bob).acceptFriendRequest(alice.userId);
+    const aliceClient = session(alice, at(0), { followCadence: true });
+    const cadences: number[] = [];
+    aliceClient.on("cadence", (s) => cadences.push(s));
+    await next(aliceClient, "init");
+    expect(aliceClient.reportEveryS).toBe(300); // nobody watches her yet
+    expect(aliceClient.session?.reportEveryS).toBe(300);
+
+    // bob connects 1 km away: his connection watches alice.
+    const told = next(aliceClient, "cadence", (s) => s === 10);
+    const bobClient = session(bob, at(1000), { followCadence: true });
+    await next(bobClient, "init");
+    await told;
+
+    expect(bobClient.reportEveryS).toBe(10);
+    expect(aliceClient.reportEveryS).toBe(10);
+    expect(cadences).toEqual([300, 10]);
   });
 });
 
