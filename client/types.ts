@@ -177,6 +177,8 @@ export interface Settings {
   ghostUntil: number | null;
   /** Per-viewer choices; friends not listed see `precise`. */
   friends: Record<string, FriendVisibility>;
+  /** Shown to strangers nearby (at the centre of a ~1.2 km cell only); `false` by default. */
+  discoverable: boolean;
 }
 
 /** Fields of `PUT /me/settings`; fields left out keep their values, `friends` replaces the map. */
@@ -184,6 +186,7 @@ export interface SettingsUpdate {
   sharing?: "on" | "off";
   ghostUntil?: number | null;
   friends?: Record<string, FriendVisibility | "precise">;
+  discoverable?: boolean;
 }
 
 export interface HistoryItem {

@@ -180,6 +180,7 @@ export const ENV = {
   usersTable: "USERS_TABLE",
   friendshipsTable: "FRIENDSHIPS_TABLE",
   historyTable: "HISTORY_TABLE",
+  blocksTable: "BLOCKS_TABLE",
   locationStream: "LOCATION_STREAM",
   connectionsEndpoint: "CONNECTIONS_ENDPOINT",
   dynamodbEndpoint: "DYNAMODB_ENDPOINT",

@@ -10,9 +10,17 @@ import {
 } from "./app/friends.ts";
 import { userIdSchema } from "./domain/frames.ts";
 import { httpApi, json, parseBody, userIdParam } from "./middleware/http.ts";
-import { friendshipsRepo, notifier, now, redis, requestGate, usersRepo } from "./wiring.ts";
+import {
+  blocksRepo,
+  friendshipsRepo,
+  notifier,
+  now,
+  redis,
+  requestGate,
+  usersRepo,
+} from "./wiring.ts";
 
-const deps = { users: usersRepo(), friendships: friendshipsRepo(), now };
+const deps = { users: usersRepo(), friendships: friendshipsRepo(), blocks: blocksRepo(), now };
 const notifierAtStart = notifier();
 
 const requestBody = z.object({ userId: userIdSchema("userId") });

@@ -12,6 +12,7 @@ export const WS_ROUTES = {
   subscribe: "ws-subscribe",
   unsubscribe: "ws-unsubscribe",
   ping: "ws-ping",
+  nearbyPeople: "ws-nearby-people",
 } as const;
 
 /** HTTP API route key ("METHOD /path") → entry file. Every route requires a valid JWT. */
@@ -31,6 +32,9 @@ export const HTTP_ROUTES = {
   "POST /share-links": "http-share-links",
   "GET /share-links": "http-share-links",
   "DELETE /share-links/{id}": "http-share-links",
+  "POST /blocks": "http-blocks",
+  "GET /blocks": "http-blocks",
+  "DELETE /blocks/{userId}": "http-blocks",
 } as const;
 
 export const AUTHORIZER_ENTRY = "ws-authorizer";

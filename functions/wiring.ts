@@ -9,7 +9,7 @@ import {
   sharedManagementClient,
 } from "./adapters/aws-clients.ts";
 import { ManagementApiCloser, ManagementApiNotifier } from "./adapters/connection-notifier.ts";
-import { FriendshipsRepo, HistoryRepo, UsersRepo } from "./adapters/dynamo-repos.ts";
+import { BlocksRepo, FriendshipsRepo, HistoryRepo, UsersRepo } from "./adapters/dynamo-repos.ts";
 import { KinesisPublisher } from "./adapters/kinesis-publisher.ts";
 import { powertoolsTelemetry } from "./adapters/powertools-telemetry.ts";
 import { redisAdapters } from "./adapters/redis/adapters.ts";
@@ -19,6 +19,7 @@ import { TableStreamExpiry, TimerExpiry } from "./adapters/share-expiry-schedule
 import { ShareLinksRepo } from "./adapters/share-links-repo.ts";
 import type { CadenceDeps } from "./app/cadence.ts";
 import type { FanoutDeps } from "./app/fanout.ts";
+import type { PeopleDeps } from "./app/people.ts";
 import type { ShareExpiryScheduler } from "./app/ports.ts";
 import type { CadenceAware, SessionDeps } from "./app/session.ts";
 import {
@@ -72,6 +73,10 @@ export const usersRepo = once(
 
 export const friendshipsRepo = once(
   () => new FriendshipsRepo(sharedDocumentClient(), requireEnv(ENV.friendshipsTable)),
+);
+
+export const blocksRepo = once(
+  () => new BlocksRepo(sharedDocumentClient(), requireEnv(ENV.blocksTable)),
 );
 
 export const historyRepo = once(
@@ -228,5 +233,25 @@ export function viewerWiring(): () => Promise<ViewerConnectDeps> {
   return async () => {
     const r = await redis();
     return { ...(await positions()), links, viewers: r.shareViewers };
+  };
+}
+
+/** The dependencies of the nearby-people search: the cell index, positions, settings, relations. */
+export function peopleWiring(): () => Promise<PeopleDeps> {
+  const base = {
+    users: usersRepo(),
+    friends: friendshipsRepo(),
+    blocks: blocksRepo(),
+    tunables: tunables(),
+    now,
+  };
+  return async () => {
+    const r = await redis();
+    return {
+      ...base,
+      positions: r.positions,
+      index: r.cellIndex,
+      settings: { users: base.users, cache: r.settingsCache },
+    };
   };
 }

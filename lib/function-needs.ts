@@ -16,6 +16,7 @@ export interface FunctionNeeds {
   readonly friendships?: TableNeed;
   readonly history?: TableNeed;
   readonly shareLinks?: TableNeed;
+  readonly blocks?: TableNeed;
   /** Query the share-links table's token index (a viewer's handshake). */
   readonly shareTokenLookup?: true;
   /** Creates share links: their URL's base and the expiry mode (grants.ts useShareLinkCreation). */
@@ -178,6 +179,8 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     users: ["GetItem", "BatchGetItem"],
     // One relation (GetItem), all of a user's (Query), both directions written or deleted.
     friendships: ["GetItem", "Query", "PutItem", "DeleteItem"],
+    // A block either way refuses a friend request (one GetItem: both directions on one item).
+    blocks: ["GetItem"],
     // Unfriending stops the two following each other (Redis) and tells their connections.
     redis: true,
     connections: true,
@@ -216,6 +219,29 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     redis: true,
     connections: "post-and-close",
     timeout: Duration.seconds(30),
+  },
+  // The caller's position and the cell index (Redis), their friends (Query) and blocks either way
+  // (Query), the candidates' settings the cache misses and the shown people's names (BatchGetItem).
+  "ws-nearby-people": {
+    description: "WebSocket nearbyPeople: discoverable strangers nearby",
+    redis: true,
+    friendships: ["Query"],
+    users: ["BatchGetItem"],
+    blocks: ["Query"],
+    tunables: true,
+  },
+  "http-blocks": {
+    description: "HTTP /blocks",
+    // Does the other user exist (GetItem); display names of the list (BatchGetItem).
+    users: ["GetItem", "BatchGetItem"],
+    // The caller's blocks (Query: the list, the cap); a block or unblock updates both directions'
+    // items (UpdateItem) and deletes an item left empty (DeleteItem).
+    blocks: ["Query", "UpdateItem", "DeleteItem"],
+    // A block ends the friendship or the pending request (GetItem, DeleteItem of both items), stops
+    // the two following each other (Redis) and tells their connections (`away`).
+    friendships: ["GetItem", "DeleteItem"],
+    redis: true,
+    connections: true,
   },
   "cognito-post-confirmation": {
     description: "Cognito post-confirmation: creates the profile",

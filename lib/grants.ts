@@ -71,6 +71,9 @@ export const useFriendshipsTable = (fn: HouseFunction, table: ITable, need: Tabl
 export const useHistoryTable = (fn: HouseFunction, table: ITable, need: TableNeed): void =>
   useTable(fn, ENV.historyTable, table, need);
 
+export const useBlocksTable = (fn: HouseFunction, table: ITable, need: TableNeed): void =>
+  useTable(fn, ENV.blocksTable, table, need);
+
 /**
  * The share-links table: the actions on the table itself, and (`tokenLookup`) Query on its token
  * index alone, where CDK's grant would cover every index (`/index/*`).

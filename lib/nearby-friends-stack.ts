@@ -38,6 +38,7 @@ import {
   STREAM_PUBLISH_ACTIONS,
   type TableNeed,
   tableActions,
+  useBlocksTable,
   useConnectionsApi,
   useFriendshipsTable,
   useHistoryTable,
@@ -144,6 +145,7 @@ export class NearbyFriendsStack extends Stack {
       if (needs.history) useHistoryTable(fn, tables.history, needs.history);
       if (needs.shareLinks || needs.shareTokenLookup)
         useShareLinksTable(fn, tables.shareLinks, needs.shareLinks ?? [], needs.shareTokenLookup);
+      if (needs.blocks) useBlocksTable(fn, tables.blocks, needs.blocks);
       if (needs.tunables) useTunables(fn, config.tunables);
       functions.set(entry, fn);
     }
@@ -159,6 +161,7 @@ export class NearbyFriendsStack extends Stack {
       [tables.friendships, inVpc.flatMap((n) => (n.friendships ? [n.friendships] : []))],
       [tables.history, inVpc.flatMap((n) => (n.history ? [n.history] : []))],
       [tables.shareLinks, inVpc.flatMap((n) => (n.shareLinks ? [n.shareLinks] : []))],
+      [tables.blocks, inVpc.flatMap((n) => (n.blocks ? [n.blocks] : []))],
     ];
     for (const [table, needs] of tableUse) {
       const actions = [...new Set(needs.flatMap(tableActions))];

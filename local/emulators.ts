@@ -17,6 +17,7 @@ export const LOCAL_NAMES = {
   friendshipsTable: "Friendships-local",
   historyTable: "LocationHistory-local",
   shareLinksTable: "ShareLinks-local",
+  blocksTable: "Blocks-local",
   stream: "location-events-local",
 };
 
@@ -78,12 +79,14 @@ async function createTables(endpoint: string): Promise<void> {
     db.send(table(LOCAL_NAMES.friendshipsTable, "friendId")),
     db.send(table(LOCAL_NAMES.historyTable, "sk")),
     db.send(shareLinks),
+    db.send(table(LOCAL_NAMES.blocksTable, "otherId")),
   ]);
   for (const name of [
     LOCAL_NAMES.usersTable,
     LOCAL_NAMES.friendshipsTable,
     LOCAL_NAMES.historyTable,
     LOCAL_NAMES.shareLinksTable,
+    LOCAL_NAMES.blocksTable,
   ]) {
     for (;;) {
       const d = await db.send(new DescribeTableCommand({ TableName: name }));

@@ -232,6 +232,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       // A link opens this stack's live map; no table streams here: a timer ends each link.
       SHARE_LINK_BASE_URL: `${httpUrl}/map`,
       SHARE_EXPIRY: "timer",
+      BLOCKS_TABLE: LOCAL_NAMES.blocksTable,
       LOCATION_STREAM: LOCAL_NAMES.stream,
       DYNAMODB_ENDPOINT: `http://${HOST}:${dynamodbPort}`,
       KINESIS_ENDPOINT: `http://${HOST}:${kinesisPort}`,

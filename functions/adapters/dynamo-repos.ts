@@ -1,4 +1,5 @@
-// DynamoDB adapters: user profiles, friendships (one item per direction) and location history.
+// DynamoDB adapters: user profiles, friendships (one item per direction), blocks (one item per
+// pair and direction, carrying both ways) and location history.
 // No transactions (the local emulator has none): multi-item changes are ordered so that a crash
 // half-way leaves a state the next request repairs.
 import {
@@ -13,6 +14,8 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type {
+  BlockEntry,
+  BlockRepository,
   Friendship,
   FriendshipRepository,
   HistoryItem,
@@ -180,6 +183,101 @@ export class FriendshipsRepo implements FriendshipRepository {
     await this.db.send(
       new DeleteCommand({ TableName: this.table, Key: { userId: friendId, friendId: userId } }),
     );
+  }
+}
+
+/**
+ * Blocks: item (userId, otherId) holds `blockedAt` (userId blocked otherId) and/or `blockedByAt`
+ * (otherId blocked userId), so a user's partition answers "blocked either way" in one read.
+ */
+export class BlocksRepo implements BlockRepository {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** The blocked user's item first, so a half-done block already keeps the two apart. */
+  async block(blocker: string, blocked: string, at: number): Promise<void> {
+    await this.mark(blocked, blocker, "blockedByAt", at);
+    await this.mark(blocker, blocked, "blockedAt", at);
+  }
+
+  /** The blocker's item first, so a half-done unblock still keeps the two apart. */
+  async unblock(blocker: string, blocked: string): Promise<void> {
+    await this.unmark(blocker, blocked, "blockedAt");
+    await this.unmark(blocked, blocker, "blockedByAt");
+  }
+
+  async between(a: string, b: string): Promise<boolean> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { userId: a, otherId: b } }),
+    );
+    return out.Item?.blockedAt !== undefined || out.Item?.blockedByAt !== undefined;
+  }
+
+  async blockedBy(userId: string): Promise<BlockEntry[]> {
+    const out: BlockEntry[] = [];
+    for await (const page of partitionPages(this.db, this.table, userId)) {
+      for (const i of page) {
+        if (typeof i.blockedAt === "number")
+          out.push({ userId: i.otherId as string, since: i.blockedAt });
+      }
+    }
+    return out;
+  }
+
+  async eitherWay(userId: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    for await (const page of partitionPages(this.db, this.table, userId, "otherId")) {
+      for (const i of page) out.add(i.otherId as string);
+    }
+    return out;
+  }
+
+  private async mark(userId: string, otherId: string, field: string, at: number): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { userId, otherId },
+        UpdateExpression: "SET #f = if_not_exists(#f, :at)",
+        ExpressionAttributeNames: { "#f": field },
+        ExpressionAttributeValues: { ":at": at },
+      }),
+    );
+  }
+
+  /** Remove one direction; an item left with neither is deleted (unless re-marked meanwhile). */
+  private async unmark(userId: string, otherId: string, field: string): Promise<void> {
+    let left: Record<string, unknown> | undefined;
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { userId, otherId },
+          UpdateExpression: "REMOVE #f",
+          ConditionExpression: "attribute_exists(userId)",
+          ExpressionAttributeNames: { "#f": field },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      left = out.Attributes;
+    } catch (err) {
+      if ((err as Error).name === "ConditionalCheckFailedException") return;
+      throw err;
+    }
+    if (left?.blockedAt !== undefined || left?.blockedByAt !== undefined) return;
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { userId, otherId },
+          ConditionExpression:
+            "attribute_not_exists(blockedAt) AND attribute_not_exists(blockedByAt)",
+        }),
+      );
+    } catch (err) {
+      if ((err as Error).name !== "ConditionalCheckFailedException") throw err;
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 import { ConflictError, InvalidRequestError, NotFoundError } from "../domain/errors.ts";
 import type {
   Audience,
+  BlockRepository,
   Clock,
   FriendshipRepository,
   Notifier,
@@ -12,6 +13,8 @@ import type {
 export interface FriendsDeps {
   users: Pick<UserRepository, "get" | "put" | "displayNames">;
   friendships: Pick<FriendshipRepository, "get" | "list" | "putPair" | "deletePair">;
+  /** A block either way makes the other user look missing to friend requests. */
+  blocks: Pick<BlockRepository, "between">;
   now: Clock;
 }
 
@@ -32,14 +35,21 @@ export async function updateProfile(
   return profile;
 }
 
-/** Ask `other` to be friends; when `other` had already asked, the two become friends. */
+/**
+ * Ask `other` to be friends; when `other` had already asked, the two become friends. A block
+ * either way answers exactly as a missing user does, so that a block is not revealed.
+ */
 export async function requestFriend(
   deps: FriendsDeps,
   me: string,
   other: string,
 ): Promise<{ status: "pending" | "friends"; created: boolean }> {
   if (me === other) throw new InvalidRequestError("userId must not be your own");
-  if (!(await deps.users.get(other))) throw new NotFoundError(`user ${other} does not exist`);
+  const [profile, blocked] = await Promise.all([
+    deps.users.get(other),
+    deps.blocks.between(me, other),
+  ]);
+  if (!profile || blocked) throw new NotFoundError(`user ${other} does not exist`);
   const existing = await deps.friendships.get(me, other);
   if (existing?.status === "friends")
     throw new ConflictError(`you are already friends with ${other}`);
@@ -74,7 +84,8 @@ export async function acceptRequest(
 ): Promise<{ status: "friends" }> {
   const existing = await deps.friendships.get(me, other);
   if (existing?.status === "friends") return { status: "friends" };
-  if (existing?.status !== "incoming")
+  // A block deletes the requests between the two; one that raced the block is not accepted.
+  if (existing?.status !== "incoming" || (await deps.blocks.between(me, other)))
     throw new NotFoundError(`there is no friend request from ${other}`);
   const since = deps.now();
   await deps.friendships.putPair(
@@ -111,6 +122,18 @@ export interface UnfriendDeps extends FriendsDeps {
 export async function unfriend(deps: UnfriendDeps, me: string, other: string): Promise<void> {
   const existing = await deps.friendships.get(me, other);
   if (existing?.status !== "friends") throw new NotFoundError(`${other} is not your friend`);
+  await endFriendship(deps, me, other);
+}
+
+/**
+ * Delete the friendship of two users (known to be friends) and stop every connection of either
+ * following the other at once; each that showed the other nearby gets `away`.
+ */
+export async function endFriendship(
+  deps: Pick<UnfriendDeps, "friendships" | "audience" | "notifier" | "now">,
+  me: string,
+  other: string,
+): Promise<void> {
   await deps.friendships.deletePair(me, other);
   const [mine, theirs] = await Promise.all([
     deps.audience.unlink(me, other),

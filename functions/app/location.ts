@@ -4,6 +4,7 @@
 import type { Tunables } from "../config.ts";
 import { UnavailableError } from "../domain/errors.ts";
 import { geohashEncode, INDEX_CELL_PRECISION } from "../domain/geo.ts";
+import { indexEntryLifetimeMs } from "../domain/people.ts";
 import type { Clock, EventPublisher, Log, PositionStore, Telemetry } from "./ports.ts";
 
 export interface LocationDeps {
@@ -44,7 +45,12 @@ export async function recordLocation(
   return result;
 }
 
-async function storeAndPublish(deps: LocationDeps, input: LocationInput): Promise<LocationResult> {
+/** `force`: publish whatever the movement filter says (a settings change must reach friends now). */
+async function storeAndPublish(
+  deps: LocationDeps,
+  input: LocationInput,
+  force = false,
+): Promise<LocationResult> {
   const cell = geohashEncode(input.lat, input.lon, INDEX_CELL_PRECISION);
   const write = {
     userId: input.userId,
@@ -59,10 +65,21 @@ async function storeAndPublish(deps: LocationDeps, input: LocationInput): Promis
   const outcome = await deps.positions.write(write, {
     ttlS: deps.tunables.locationTtlS,
     minMoveM: deps.tunables.minMoveM,
-    heartbeatMs: deps.tunables.heartbeatS * 1000,
+    heartbeatMs: force ? 0 : deps.tunables.heartbeatS * 1000,
   });
   if (outcome.gone || outcome.stale) return { at: outcome.at, published: false, stale: true };
-  await deps.positions.indexCell(input.userId, write, outcome.prevCell);
+  // The cell index is written only with published positions (at least one a heartbeat while the
+  // user keeps sending) and on a change of cell: a filtered frame, the common case, costs no
+  // index write. Each entry carries its expiry (domain/people.ts), so that of a user who went
+  // offline without a $disconnect is never read and is pruned.
+  if (outcome.publish || outcome.prevCell !== cell) {
+    const expiresAt = outcome.at + indexEntryLifetimeMs(deps.tunables);
+    await deps.positions.indexCell(
+      input.userId,
+      { ...write, at: outcome.at, expiresAt },
+      outcome.prevCell,
+    );
+  }
   if (!outcome.publish) return { at: outcome.at, published: false, stale: false };
   try {
     await deps.publisher.publish({
@@ -98,9 +115,6 @@ export async function republishLocation(
 ): Promise<boolean> {
   const p = (await deps.positions.positions([userId])).get(userId);
   if (!p) return false;
-  await storeAndPublish(
-    { ...deps, tunables: { ...deps.tunables, heartbeatS: 0 } },
-    { userId, lat: p.lat, lon: p.lon, accuracyM: p.accuracyM },
-  );
+  await storeAndPublish(deps, { userId, lat: p.lat, lon: p.lon, accuracyM: p.accuracyM }, true);
   return true;
 }

@@ -3,6 +3,7 @@
 // imports an adapter.
 import type { LocationEvent } from "../domain/events.ts";
 import type { MoverState, Subscriber } from "../domain/fanout-plan.ts";
+import type { LatLon } from "../domain/geo.ts";
 import type { MovementPolicy } from "../domain/movement.ts";
 import type { Settings } from "../domain/settings.ts";
 import type { ShareLink, ShareViewer } from "../domain/share-links.ts";
@@ -60,10 +61,13 @@ export interface WriteOutcome {
 export interface PositionStore {
   /** Store a position and apply the movement filter, atomically per user. */
   write(w: LocationWrite, policy: WritePolicy): Promise<WriteOutcome>;
-  /** Keep the coarse cell index in step with a write. */
+  /**
+   * Keep the coarse cell index in step with a write (server time `w.at`): the user is indexed in
+   * `w.cell` until `w.expiresAt` (unless indexed again), and no longer in `prevCell`.
+   */
   indexCell(
     userId: string,
-    w: { lat: number; lon: number; cell: string },
+    w: { lat: number; lon: number; cell: string; at: number; expiresAt: number },
     prevCell: string | null,
   ): Promise<void>;
   /** Undo the published marker of a write whose publication failed (unless a newer write won). */
@@ -72,6 +76,22 @@ export interface PositionStore {
   positions(userIds: readonly string[]): Promise<Map<string, StoredPosition>>;
   /** Delete a user's current position (the user erased their data). */
   erase(userId: string): Promise<void>;
+}
+
+/** The coarse cell index (`geo:{cell}`), read by the nearby-people search. */
+export interface CellIndex {
+  /**
+   * The users indexed in these cells whose indexed position is within `radiusM` of `centre`, at
+   * most `perCell` of them from each cell (the nearest), deduplicated. Entries whose expiry passed
+   * (`now`) are never returned, and are pruned from the index.
+   */
+  near(
+    cells: readonly string[],
+    centre: LatLon,
+    radiusM: number,
+    perCell: number,
+    now: number,
+  ): Promise<string[]>;
 }
 
 // ---- Connections ------------------------------------------------------------------------------
@@ -212,6 +232,27 @@ export interface FriendshipRepository {
   friendIds(userId: string): Promise<string[]>;
   putPair(mine: Friendship, theirs: Friendship): Promise<void>;
   deletePair(userId: string, friendId: string): Promise<void>;
+}
+
+export interface BlockEntry {
+  /** The blocked user. */
+  userId: string;
+  /** When the block was made (the first time, for a repeated block). */
+  since: number;
+}
+
+/** Blocks between users (both directions stored, so "blocked either way" is one read). */
+export interface BlockRepository {
+  /** Record that `blocker` blocked `blocked`; idempotent, a repeat keeps the first time. */
+  block(blocker: string, blocked: string, at: number): Promise<void>;
+  /** Remove that block (if any); a block the other way stays. */
+  unblock(blocker: string, blocked: string): Promise<void>;
+  /** Whether either of the two has blocked the other. */
+  between(a: string, b: string): Promise<boolean>;
+  /** The users `userId` blocked (never those who blocked `userId`), ordered by userId. */
+  blockedBy(userId: string): Promise<BlockEntry[]>;
+  /** Every user `userId` blocked or was blocked by. */
+  eitherWay(userId: string): Promise<Set<string>>;
 }
 
 export interface HistoryItem {

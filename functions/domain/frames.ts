@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { AppError, InvalidRequestError } from "./errors.ts";
 import { MAX_FRAME_BYTES } from "./limits.ts";
+import { MAX_PEOPLE_LIMIT } from "./people.ts";
 
 export const USER_ID_PATTERN = /^[A-Za-z0-9\-_.@]{1,128}$/;
 
@@ -48,6 +49,14 @@ const limit = z
   .max(100, { error: "limit must be an integer between 1 and 100" })
   .optional();
 
+const PEOPLE_LIMIT_RULE = `limit must be an integer between 1 and ${MAX_PEOPLE_LIMIT}`;
+const peopleLimit = z
+  .number({ error: PEOPLE_LIMIT_RULE })
+  .int({ error: PEOPLE_LIMIT_RULE })
+  .min(1, { error: PEOPLE_LIMIT_RULE })
+  .max(MAX_PEOPLE_LIMIT, { error: PEOPLE_LIMIT_RULE })
+  .optional();
+
 export const frameSchemas = {
   init: z.object({ action: z.literal("init"), requestId, ...position, limit }),
   nearbyFriends: z.object({
@@ -71,6 +80,7 @@ export const frameSchemas = {
     friendId: userIdSchema("friendId"),
   }),
   ping: z.object({ action: z.literal("ping"), requestId }),
+  nearbyPeople: z.object({ action: z.literal("nearbyPeople"), requestId, limit: peopleLimit }),
 } as const;
 
 export type Action = keyof typeof frameSchemas;

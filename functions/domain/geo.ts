@@ -135,3 +135,84 @@ export function geohashNeighbours(hash: string): string[] {
 export const INDEX_CELL_PRECISION = 4;
 /** Cell precision of an approximate position, ~1.2 × 0.6 km. */
 export const APPROXIMATE_PRECISION = 6;
+
+/** Height (latitude) and width (longitude) in degrees of every geohash cell of a precision. */
+export function cellSizeDeg(precision: number): { dLat: number; dLon: number } {
+  const bits = precision * 5;
+  return { dLat: 180 / 2 ** Math.floor(bits / 2), dLon: 360 / 2 ** Math.ceil(bits / 2) };
+}
+
+/** Half the diagonal of a cell of this precision where cells are widest (the equator), metres. */
+export function cellHalfDiagonalM(precision: number): number {
+  const { dLat, dLon } = cellSizeDeg(precision);
+  return haversineM({ lat: 0, lon: 0 }, { lat: dLat / 2, lon: dLon / 2 });
+}
+
+/** A longitude difference in [-180, 180). */
+const lonDelta = (d: number): number => ((((d + 180) % 360) + 360) % 360) - 180;
+
+const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
+
+/**
+ * The shortest great-circle distance from a point to a cell (0 inside it), longitude wrapping at
+ * the antimeridian. Outside the cell's longitudes the nearest point lies on its nearer meridian
+ * edge, at the foot of the perpendicular from the point (clamped to the edge).
+ */
+export function distanceToCellM(p: LatLon, b: Bounds): number {
+  const width = b.lonMax - b.lonMin;
+  const east = lonDelta(p.lon - b.lonMin);
+  if (east >= 0 && east <= width) {
+    return haversineM(p, { lat: clamp(p.lat, b.latMin, b.latMax), lon: p.lon });
+  }
+  const toMin = Math.abs(lonDelta(p.lon - b.lonMin));
+  const toMax = Math.abs(lonDelta(p.lon - b.lonMax));
+  const edge = toMin <= toMax ? b.lonMin : b.lonMax;
+  const dLon = Math.min(toMin, toMax);
+  const foot =
+    dLon < 90
+      ? (Math.atan(Math.tan(toRad(p.lat)) / Math.cos(toRad(dLon))) * 180) / Math.PI
+      : Math.sign(p.lat) * 90;
+  return haversineM(p, { lat: clamp(foot, b.latMin, b.latMax), lon: edge });
+}
+
+/**
+ * Every geohash cell of `precision` that comes within `radiusM` of `centre`: the cells to read so
+ * that nothing within the radius is missed. The candidates are the cells of the circle's
+ * bounding box (every longitude when the circle reaches a pole), kept when their nearest point is
+ * within the radius; nearest first. Near the poles this may be a whole row of cells.
+ */
+export function cellsWithin(centre: LatLon, radiusM: number, precision: number): string[] {
+  if (!(radiusM >= 0)) throw new RangeError("radiusM must be a number >= 0");
+  const { dLat, dLon } = cellSizeDeg(precision);
+  const rows = Math.round(180 / dLat);
+  const cols = Math.round(360 / dLon);
+  const angle = radiusM / EARTH_RADIUS_M;
+  const angleDeg = (angle * 180) / Math.PI;
+  const latLo = Math.max(-90, centre.lat - angleDeg);
+  const latHi = Math.min(90, centre.lat + angleDeg);
+  const cosLat = Math.cos(toRad(centre.lat));
+  const allLons = latLo <= -90 || latHi >= 90 || angle >= Math.PI / 2 || Math.sin(angle) >= cosLat;
+  const halfLon = allLons ? 180 : (Math.asin(Math.sin(angle) / cosLat) * 180) / Math.PI;
+  const rowLo = clamp(Math.floor((latLo + 90) / dLat), 0, rows - 1);
+  const rowHi = clamp(Math.floor((latHi + 90) / dLat), 0, rows - 1);
+  let colLo = Math.floor((centre.lon - halfLon + 180) / dLon);
+  let colHi = Math.floor((centre.lon + halfLon + 180) / dLon);
+  if (allLons || colHi - colLo + 1 >= cols) {
+    colLo = 0;
+    colHi = cols - 1;
+  }
+  const found: { hash: string; d: number }[] = [];
+  const seen = new Set<string>();
+  for (let row = rowLo; row <= rowHi; row++) {
+    const lat = -90 + (row + 0.5) * dLat;
+    for (let col = colLo; col <= colHi; col++) {
+      const wrapped = ((col % cols) + cols) % cols;
+      const hash = geohashEncode(lat, -180 + (wrapped + 0.5) * dLon, precision);
+      if (seen.has(hash)) continue;
+      seen.add(hash);
+      const d = distanceToCellM(centre, geohashBounds(hash));
+      if (d <= radiusM) found.push({ hash, d });
+    }
+  }
+  return found.sort((a, b) => a.d - b.d || (a.hash < b.hash ? -1 : 1)).map((c) => c.hash);
+}

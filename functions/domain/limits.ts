@@ -28,3 +28,9 @@ export const CONNECT_WINDOW_MS = 60_000;
  */
 export const HTTP_REQUESTS_PER_WINDOW = 100;
 export const HTTP_RATE_WINDOW_MS = 10_000;
+
+/**
+ * Users one user may block; a further block is refused with 409 `conflict` (unblock someone first).
+ * Bounds the reads of the user's block list, done by every nearby-people search.
+ */
+export const MAX_BLOCKS_PER_USER = 1000;

@@ -8,9 +8,16 @@ export interface Settings {
   sharing: "on" | "off";
   ghostUntil: number | null;
   friends: Record<string, FriendVisibility>;
+  /** Shown to strangers nearby (`nearbyPeople`, at the precision-6 cell centre only); opt-in. */
+  discoverable: boolean;
 }
 
-export const DEFAULT_SETTINGS: Settings = { sharing: "on", ghostUntil: null, friends: {} };
+export const DEFAULT_SETTINGS: Settings = {
+  sharing: "on",
+  ghostUntil: null,
+  friends: {},
+  discoverable: false,
+};
 
 const MAX_FRIEND_ENTRIES = 1000;
 
@@ -35,6 +42,7 @@ export const settingsUpdateSchema = z
         error: `friends may name at most ${MAX_FRIEND_ENTRIES} users`,
       })
       .optional(),
+    discoverable: z.boolean({ error: "discoverable must be true or false" }).optional(),
   })
   .strict();
 
@@ -47,6 +55,7 @@ export function applySettingsUpdate(current: Settings, update: SettingsUpdate): 
     sharing: update.sharing ?? current.sharing,
     ghostUntil: update.ghostUntil === undefined ? current.ghostUntil : update.ghostUntil,
     friends: Object.fromEntries(Object.entries(friends).filter(([, v]) => v !== "precise")),
+    discoverable: update.discoverable ?? current.discoverable,
   };
 }
 
@@ -64,5 +73,6 @@ export function normalizeSettings(value: unknown): Settings {
     sharing: v.sharing === "off" ? "off" : "on",
     ghostUntil: typeof v.ghostUntil === "number" ? v.ghostUntil : null,
     friends,
+    discoverable: v.discoverable === true,
   };
 }

@@ -5,12 +5,28 @@ import type { Settings } from "./settings.ts";
 
 export type FriendVisibility = "precise" | "approximate" | "hidden";
 
+/** Ghost mode: sharing off, with no end or an end still in the future. Hides the user from everyone. */
+export function isGhost(settings: Settings, now: number): boolean {
+  return settings.sharing === "off" && (settings.ghostUntil === null || now < settings.ghostUntil);
+}
+
 /** How `viewerId` may see the owner of `settings` at time `now`. */
 export function visibilityFor(settings: Settings, viewerId: string, now: number): FriendVisibility {
-  if (settings.sharing === "off" && (settings.ghostUntil === null || now < settings.ghostUntil))
-    return "hidden";
+  if (isGhost(settings, now)) return "hidden";
   return settings.friends[viewerId] ?? "precise";
 }
+
+/**
+ * Whether a stranger (`viewerId`, not a friend, no block either way) may see the owner of
+ * `settings` among nearby people: only when discoverable, not in ghost mode, and not `hidden`
+ * for that viewer. Strangers are shown the precision-6 cell centre only (`strangerPosition`).
+ */
+export function visibleToStranger(settings: Settings, viewerId: string, now: number): boolean {
+  return settings.discoverable && visibilityFor(settings, viewerId, now) !== "hidden";
+}
+
+/** The only position a stranger is ever shown: the centre of the ~1.2 km cell. */
+export const strangerPosition = (p: LatLon): LatLon => shownPosition(p, "approximate");
 
 /** Whether these settings show every friend the precise position (the default, and the common case). */
 export function isShareAll(settings: Settings): boolean {

@@ -1,5 +1,6 @@
-// The DynamoDB tables: user profiles, friendships (one item per direction), location history
-// (TTL `expiresAt`) and live share links (TTL `expiresAtS`). On-demand, encrypted, point-in-time recovery (on the history table only when
+// The DynamoDB tables: user profiles, friendships (one item per direction), blocks (both directions
+// on each user's item of the pair), location history (TTL `expiresAt`) and live share links (TTL
+// `expiresAtS`). On-demand, encrypted, point-in-time recovery (on the history table only when
 // asked: its items expire anyway); data is retained outside dev.
 import { Validations } from "aws-cdk-lib";
 import {
@@ -30,6 +31,7 @@ export class DataTables extends Construct {
   readonly friendships: Table;
   readonly history: Table;
   readonly shareLinks: Table;
+  readonly blocks: Table;
 
   constructor(scope: Construct, id: string, props: DataTablesProps) {
     super(scope, id);
@@ -50,6 +52,12 @@ export class DataTables extends Construct {
       tableName: `${props.namePrefix}-friendships`,
       partitionKey: { name: "userId", type: AttributeType.STRING },
       sortKey: { name: "friendId", type: AttributeType.STRING },
+    });
+    this.blocks = new Table(this, "Blocks", {
+      ...common,
+      tableName: `${props.namePrefix}-blocks`,
+      partitionKey: { name: "userId", type: AttributeType.STRING },
+      sortKey: { name: "otherId", type: AttributeType.STRING },
     });
     this.history = new Table(this, "LocationHistory", {
       ...common,

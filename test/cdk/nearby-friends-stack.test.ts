@@ -40,8 +40,9 @@ const ENTRIES = [
     "cognito-post-confirmation",
   ]),
 ];
+/** The routes on the session wiring (nearbyPeople has its own: no stream, it publishes nothing). */
 const SESSION_ENTRIES = Object.values(WS_ROUTES).filter(
-  (e) => e !== "ws-default" && e !== "ws-ping",
+  (e) => e !== "ws-default" && e !== "ws-ping" && e !== "ws-nearby-people",
 );
 const needing = (need: keyof FunctionNeeds): string[] =>
   Object.entries(FUNCTION_NEEDS).flatMap(([entry, needs]) => (needs[need] ? [entry] : []));
@@ -422,6 +423,10 @@ describe("functions", () => {
     expect(functionEnv("http-friends")).toHaveProperty(ENV.friendshipsTable);
     expect(functionEnv("http-history")).toHaveProperty(ENV.historyTable);
     expect(functionEnv("cognito-post-confirmation")).toHaveProperty(ENV.usersTable);
+    for (const entry of ["http-blocks", "http-friends", "ws-nearby-people"]) {
+      expect(functionEnv(entry), entry).toHaveProperty(ENV.blocksTable);
+    }
+    expect(needing("blocks").sort()).toEqual(["http-blocks", "http-friends", "ws-nearby-people"]);
     for (const entry of needing("connections")) {
       const endpoint = JSON.stringify(functionEnv(entry)[ENV.connectionsEndpoint]);
       expect(endpoint, entry).toContain('"https://"');
@@ -615,6 +620,7 @@ describe("IAM", () => {
     "ws-subscribe": [SECRET, "dynamodb:GetItem friendships", SNAPSHOT, POST],
     "ws-unsubscribe": [SECRET, ...CADENCE],
     "ws-ping": [SECRET],
+    "ws-nearby-people": [SECRET, "dynamodb:Query friendships", "dynamodb:Query blocks", SNAPSHOT],
     "stream-fanout": [SECRET, ...PUBLISH, SNAPSHOT, "execute-api:ManageConnections @connections"],
     "stream-history": ["dynamodb:BatchWriteItem location-history"],
     "http-profile": [SECRET, "dynamodb:GetItem users", "dynamodb:UpdateItem users"],
@@ -626,6 +632,18 @@ describe("IAM", () => {
       "dynamodb:Query friendships",
       "dynamodb:PutItem friendships",
       "dynamodb:DeleteItem friendships",
+      "dynamodb:GetItem blocks",
+      "execute-api:ManageConnections @connections",
+    ],
+    "http-blocks": [
+      SECRET,
+      "dynamodb:GetItem users",
+      "dynamodb:BatchGetItem users",
+      "dynamodb:GetItem friendships",
+      "dynamodb:DeleteItem friendships",
+      "dynamodb:Query blocks",
+      "dynamodb:UpdateItem blocks",
+      "dynamodb:DeleteItem blocks",
       "execute-api:ManageConnections @connections",
     ],
     "http-settings": [
@@ -976,6 +994,14 @@ describe("data at rest and in transit", () => {
       KeySchema: [
         { AttributeName: "userId", KeyType: "HASH" },
         { AttributeName: "friendId", KeyType: "RANGE" },
+      ],
+    });
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      ...tableProps,
+      TableName: `${PREFIX}-blocks`,
+      KeySchema: [
+        { AttributeName: "userId", KeyType: "HASH" },
+        { AttributeName: "otherId", KeyType: "RANGE" },
       ],
     });
     template.hasResourceProperties("AWS::DynamoDB::Table", {

@@ -96,10 +96,11 @@ describe("dev profile (the default)", () => {
     }
   });
 
-  it("backs up the users and friendships continuously, not the expiring history", () => {
+  it("backs up the users, friendships and blocks continuously, not the expiring history", () => {
     expect(pitrOf(synth())).toEqual({
       "nearby-friends-qa-users": true,
       "nearby-friends-qa-friendships": true,
+      "nearby-friends-qa-blocks": true,
       "nearby-friends-qa-location-history": false,
       "nearby-friends-qa-share-links": true,
     });

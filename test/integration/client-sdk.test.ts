@@ -280,11 +280,17 @@ describe("client SDK HTTP part", () => {
     });
     const after = await api(alice).updateSettings({ ghostUntil: 4_102_444_800_000 });
 
-    expect(ghost).toEqual({ sharing: "off", ghostUntil: null, friends: { bob: "approximate" } });
+    expect(ghost).toEqual({
+      sharing: "off",
+      ghostUntil: null,
+      friends: { bob: "approximate" },
+      discoverable: false,
+    });
     expect(after).toEqual({
       sharing: "off",
       ghostUntil: 4_102_444_800_000,
       friends: { bob: "approximate" },
+      discoverable: false,
     });
     expect(await api(alice).getSettings()).toEqual(after);
   });

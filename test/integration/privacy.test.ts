@@ -22,7 +22,7 @@ describe("settings API", () => {
     const alice = await newUser("alice");
     expect(await http("GET", "/me/settings", alice.token)).toEqual({
       status: 200,
-      body: { sharing: "on", ghostUntil: null, friends: {} },
+      body: { sharing: "on", ghostUntil: null, friends: {}, discoverable: false },
     });
     for (const [body, field] of [
       [{ sharing: "maybe" }, "sharing"],
@@ -30,6 +30,7 @@ describe("settings API", () => {
       [{ friends: { bob: "blurry" } }, "friends"],
       [{ friends: { "not valid!": "hidden" } }, "friends"],
       [{ colour: "red" }, "colour"],
+      [{ discoverable: "yes" }, "discoverable"],
     ] as const) {
       const res = await http("PUT", "/me/settings", alice.token, body);
       expect(res.status).toBe(400);
@@ -42,12 +43,18 @@ describe("settings API", () => {
     });
     expect(put).toEqual({
       status: 200,
-      body: { sharing: "on", ghostUntil: null, friends: { bob: "approximate", carol: "hidden" } },
+      body: {
+        sharing: "on",
+        ghostUntil: null,
+        friends: { bob: "approximate", carol: "hidden" },
+        discoverable: false,
+      },
     });
     expect((await http("PUT", "/me/settings", alice.token, { sharing: "off" })).body).toEqual({
       sharing: "off",
       ghostUntil: null,
       friends: { bob: "approximate", carol: "hidden" },
+      discoverable: false,
     });
   });
 });

@@ -70,7 +70,12 @@ describe("profile and friends API", () => {
 
   it("keeps the sharing settings when the profile changes", async () => {
     const alice = await newUser("alice");
-    const ghost = { sharing: "off", ghostUntil: null, friends: { bob: "hidden" } };
+    const ghost = {
+      sharing: "off",
+      ghostUntil: null,
+      friends: { bob: "hidden" },
+      discoverable: false,
+    };
     expect((await http("PUT", "/me/settings", alice.token, ghost)).status).toBe(200);
     expect((await http("PUT", "/me", alice.token, { displayName: "Al" })).status).toBe(200);
     expect((await http("GET", "/me/settings", alice.token)).body).toEqual(ghost);

@@ -7,9 +7,11 @@ import { type RedisAdapters, redisAdapters } from "../../functions/adapters/redi
 import { connectRedis, type RedisClient } from "../../functions/adapters/redis/client.ts";
 import { fanOut } from "../../functions/app/fanout.ts";
 import { recordLocation } from "../../functions/app/location.ts";
+import { nearbyPeople } from "../../functions/app/people.ts";
 import type { Notifier, PostResult } from "../../functions/app/ports.ts";
 import { DEFAULT_TUNABLES } from "../../functions/config.ts";
 import type { LocationEvent } from "../../functions/domain/events.ts";
+import { geohashEncode } from "../../functions/domain/geo.ts";
 import { DEFAULT_SETTINGS, type Settings } from "../../functions/domain/settings.ts";
 import { type RedisClusterProcess, startRedisCluster } from "../../local/redis-server.ts";
 import { RecordingLog, RecordingTelemetry } from "../support/observability.ts";
@@ -163,5 +165,49 @@ describe("Redis Cluster", () => {
     const flags = [...audiences.values()].flatMap((m) => m.subscribers.map((s) => s.nearby));
     expect(flags).toHaveLength(200);
     expect(flags.every((f) => f)).toBe(true);
+  });
+
+  it("searches nearby people across the four cells that meet at a corner, with no CROSSSLOT", async () => {
+    // A corner of precision-4 cells (multiples of 180/2^10 and 360/2^10 degrees).
+    const corner = { lat: 100 * (180 / 1024), lon: 100 * (360 / 1024) };
+    const around = [
+      { lat: corner.lat + 0.01, lon: corner.lon + 0.01 },
+      { lat: corner.lat + 0.01, lon: corner.lon - 0.01 },
+      { lat: corner.lat - 0.01, lon: corner.lon + 0.01 },
+      { lat: corner.lat - 0.01, lon: corner.lon - 0.01 },
+    ];
+    const viewer = uid("viewer");
+    const others = around.map((p) => ({ userId: uid("p"), ...p }));
+    expect(new Set(around.map((p) => geohashEncode(p.lat, p.lon, 4))).size).toBe(4);
+    const noPublish = { publish: async () => undefined };
+    await recordLocation(
+      { ...locationDeps(), publisher: noPublish },
+      { userId: viewer, ...corner },
+    );
+    for (const other of others) {
+      await recordLocation({ ...locationDeps(), publisher: noPublish }, other);
+    }
+    const discoverable: Settings = { ...DEFAULT_SETTINGS, discoverable: true };
+    const people = await nearbyPeople(
+      {
+        positions: store.positions,
+        index: store.cellIndex,
+        settings: {
+          users: {
+            getSettings: async () => discoverable,
+            putSettings: async () => undefined,
+            settingsOf: async (ids) => new Map(ids.map((u) => [u, discoverable])),
+          },
+          cache: store.settingsCache,
+        },
+        friends: { friendIds: async () => [] },
+        blocks: { eitherWay: async () => new Set<string>() },
+        users: { displayNames: async () => new Map() },
+        tunables,
+        now: () => Date.now(),
+      },
+      viewer,
+    );
+    expect(people.map((p) => p.userId).sort()).toEqual(others.map((o) => o.userId).sort());
   });
 });

@@ -148,12 +148,22 @@ describe("GEO cell index", () => {
     const seoul = { ...HOME, cell: geohashEncode(HOME.lat, HOME.lon, 4) };
     const busan = { lat: 35.1796, lon: 129.0756, cell: geohashEncode(35.1796, 129.0756, 4) };
     const w1 = await write(u, seoul, T0);
-    await store.positions.indexCell(u, seoul, w1.prevCell);
+    await store.positions.indexCell(
+      u,
+      { ...seoul, at: w1.at, expiresAt: w1.at + 600_000 },
+      w1.prevCell,
+    );
     expect(await redis.zscore(`geo:{${seoul.cell}}`, u)).not.toBeNull();
     const w2 = await write(u, busan, T0 + 1000);
     expect(w2.prevCell).toBe(seoul.cell);
-    await store.positions.indexCell(u, busan, w2.prevCell);
+    await store.positions.indexCell(
+      u,
+      { ...busan, at: w2.at, expiresAt: w2.at + 600_000 },
+      w2.prevCell,
+    );
     expect(await redis.zscore(`geo:{${seoul.cell}}`, u)).toBeNull();
+    expect(await redis.zscore(`geoexp:{${seoul.cell}}`, u)).toBeNull();
+    expect(Number(await redis.zscore(`geoexp:{${busan.cell}}`, u))).toBe(w2.at + 600_000);
     const [[member, dist] = []] = (await redis.geosearch(
       `geo:{${busan.cell}}`,
       "FROMLONLAT",
@@ -175,7 +185,7 @@ describe("connections and subscriptions", () => {
     const [c1, c2] = [uid("c"), uid("c")];
     await write(u, HOME, T0);
     const cell = geohashEncode(HOME.lat, HOME.lon, 4);
-    await store.positions.indexCell(u, { ...HOME, cell }, null);
+    await store.positions.indexCell(u, { ...HOME, cell, at: T0, expiresAt: T0 + 600_000 }, null);
     await store.connections.add(u, c1, T0);
     await store.connections.add(u, c2, T0);
     expect(await redis.hget(`cx:{${c1}}`, "userId")).toBe(u);
@@ -184,6 +194,7 @@ describe("connections and subscriptions", () => {
     expect(await store.connections.remove(u, c2)).toEqual({ offline: true, followed: [] });
     expect(await redis.exists(`loc:{${u}}`, `cx:{${c2}}`, `conns:{${u}}`)).toBe(0);
     expect(await redis.zscore(`geo:{${cell}}`, u)).toBeNull();
+    expect(await redis.zscore(`geoexp:{${cell}}`, u)).toBeNull();
   });
 
   it("stores nothing from a frame or init that comes after its connection's $disconnect", async () => {

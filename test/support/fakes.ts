@@ -1,15 +1,20 @@
 // In-memory fakes of the ports the use cases own (functions/app/ports.ts), faithful to the Redis and
 // DynamoDB adapters where the use cases depend on it, and `world()`, which wires them into the deps
 // shapes the use cases take. Plain classes: nothing here patches a module.
+import type { BlockDeps } from "../../functions/app/blocks.ts";
 import { type CadenceDeps, reviewCadences } from "../../functions/app/cadence.ts";
 import { type FanoutDeps, type FanoutResult, fanOut } from "../../functions/app/fanout.ts";
 import type { FriendsDeps, UnfriendDeps } from "../../functions/app/friends.ts";
 import type { EraseDeps, HistoryWriteDeps } from "../../functions/app/history.ts";
 import { republishLocation } from "../../functions/app/location.ts";
+import type { PeopleDeps } from "../../functions/app/people.ts";
 import type {
   Audience,
+  BlockEntry,
+  BlockRepository,
   CadenceState,
   CadenceStore,
+  CellIndex,
   Clock,
   ConnectionRegistry,
   ConnectRefusal,
@@ -46,7 +51,7 @@ import type {
 import { DEFAULT_TUNABLES, type Tunables } from "../../functions/config.ts";
 import type { LocationEvent } from "../../functions/domain/events.ts";
 import type { FriendUpdate, StreamRecord, Subscriber } from "../../functions/domain/fanout-plan.ts";
-import type { LatLon } from "../../functions/domain/geo.ts";
+import { haversineM, type LatLon } from "../../functions/domain/geo.ts";
 import { MAX_CONNECTIONS_PER_USER } from "../../functions/domain/limits.ts";
 import { decideWrite, type PublishedPosition } from "../../functions/domain/movement.ts";
 import {
@@ -147,10 +152,17 @@ const toMarker = (p: PublishedPosition | undefined): PublishedMarker | null =>
  * Lua script mirrors, the published marker is kept so a rollback compares and resets it, every
  * write (stale ones too) refreshes the TTL, and the cell index follows `indexCell` and `erase`.
  */
-export class InMemoryPositions implements PositionStore {
+export class InMemoryPositions implements PositionStore, CellIndex {
   private readonly entries = new Map<string, PositionEntry>();
   /** `geo:{cell}`: the users indexed in each cell. */
   readonly cells = new Map<string, Set<string>>();
+  /** `geo:{cell}` positions and `geoexp:{cell}` expiries, per user (a user is in one cell). */
+  readonly indexed = new Map<
+    string,
+    { lat: number; lon: number; cell: string; expiresAt: number }
+  >();
+  /** The calls of `indexCell`, in order (which writes cost an index write). */
+  readonly indexWrites: string[] = [];
   readonly faults = new Faults<"write" | "indexCell" | "rollbackPublish" | "positions" | "erase">();
 
   constructor(
@@ -220,14 +232,45 @@ export class InMemoryPositions implements PositionStore {
 
   async indexCell(
     userId: string,
-    w: { lat: number; lon: number; cell: string },
+    w: { lat: number; lon: number; cell: string; at: number; expiresAt: number },
     prevCell: string | null,
   ): Promise<void> {
     this.faults.check("indexCell");
+    this.indexWrites.push(userId);
     const members = this.cells.get(w.cell) ?? new Set<string>();
     members.add(userId);
     this.cells.set(w.cell, members);
+    this.indexed.set(userId, { lat: w.lat, lon: w.lon, cell: w.cell, expiresAt: w.expiresAt });
     if (prevCell !== null && prevCell !== w.cell) this.cells.get(prevCell)?.delete(userId);
+  }
+
+  /** The search script: members of these cells within the radius, unexpired, nearest first per cell. */
+  async near(
+    cells: readonly string[],
+    centre: LatLon,
+    radiusM: number,
+    perCell: number,
+    now: number,
+  ): Promise<string[]> {
+    const out = new Set<string>();
+    for (const cell of cells) {
+      const found = [...(this.cells.get(cell) ?? [])]
+        .flatMap((u) => {
+          const e = this.indexed.get(u);
+          if (!e || e.cell !== cell) return [];
+          if (e.expiresAt <= now) {
+            this.cells.get(cell)?.delete(u);
+            this.indexed.delete(u);
+            return [];
+          }
+          const d = haversineM(centre, e);
+          return d <= radiusM ? [{ u, d }] : [];
+        })
+        .sort((a, b) => a.d - b.d)
+        .slice(0, perCell);
+      for (const f of found) out.add(f.u);
+    }
+    return [...out];
   }
 
   /** Compare-and-reset, as the rollback script: only while the marker is still this write's. */
@@ -263,6 +306,7 @@ export class InMemoryPositions implements PositionStore {
     this.faults.check("erase");
     const e = this.entries.get(userId);
     if (e) this.cells.get(e.cell)?.delete(userId);
+    this.indexed.delete(userId);
     this.entries.delete(userId);
   }
 
@@ -835,6 +879,63 @@ export class InMemoryFriendships implements FriendshipRepository {
 
 const pairKey = (userId: string, friendId: string): string => `${userId}\u0000${friendId}`;
 
+/** The Blocks table: item (userId, otherId) with `blockedAt` and/or `blockedByAt`. */
+export class InMemoryBlocks implements BlockRepository {
+  private readonly items = new Map<string, { blockedAt?: number; blockedByAt?: number }>();
+  readonly faults = new Faults<"block" | "between" | "eitherWay">();
+
+  async block(blocker: string, blocked: string, at: number): Promise<void> {
+    this.faults.check("block");
+    const theirs = this.items.get(pairKey(blocked, blocker)) ?? {};
+    this.items.set(pairKey(blocked, blocker), { ...theirs, blockedByAt: theirs.blockedByAt ?? at });
+    const mine = this.items.get(pairKey(blocker, blocked)) ?? {};
+    this.items.set(pairKey(blocker, blocked), { ...mine, blockedAt: mine.blockedAt ?? at });
+  }
+
+  async unblock(blocker: string, blocked: string): Promise<void> {
+    this.unmark(pairKey(blocker, blocked), "blockedAt");
+    this.unmark(pairKey(blocked, blocker), "blockedByAt");
+  }
+
+  async between(a: string, b: string): Promise<boolean> {
+    this.faults.check("between");
+    return this.items.has(pairKey(a, b));
+  }
+
+  async blockedBy(userId: string): Promise<BlockEntry[]> {
+    return this.partition(userId).flatMap(([otherId, i]) =>
+      i.blockedAt === undefined ? [] : [{ userId: otherId, since: i.blockedAt }],
+    );
+  }
+
+  async eitherWay(userId: string): Promise<Set<string>> {
+    this.faults.check("eitherWay");
+    return new Set(this.partition(userId).map(([otherId]) => otherId));
+  }
+
+  /** How many items the table holds (an unblock leaves none behind). */
+  size(): number {
+    return this.items.size;
+  }
+
+  private unmark(key: string, field: "blockedAt" | "blockedByAt"): void {
+    const item = this.items.get(key);
+    if (!item) return;
+    const rest = { ...item };
+    delete rest[field];
+    if (rest.blockedAt === undefined && rest.blockedByAt === undefined) this.items.delete(key);
+    else this.items.set(key, rest);
+  }
+
+  private partition(userId: string): [string, { blockedAt?: number; blockedByAt?: number }][] {
+    const prefix = `${userId}\u0000`;
+    return [...this.items]
+      .filter(([k]) => k.startsWith(prefix))
+      .map(([k, v]) => [k.slice(prefix.length), v] as [string, typeof v])
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  }
+}
+
 /** The LocationHistory table; `rejects` picks items a write leaves unwritten (after "retries"). */
 export class InMemoryHistory implements HistoryRepository {
   private readonly partitions = new Map<string, Map<string, HistoryItem>>();
@@ -905,6 +1006,7 @@ export function world(options: WorldOptions = {}) {
   const settingsCache = new InMemorySettingsCache();
   const users = new InMemoryUsers();
   const friendships = new InMemoryFriendships();
+  const blocks = new InMemoryBlocks();
   const history = new InMemoryHistory();
   const budget = new InMemoryPushBudget(tunables.pushBudgetPerS, now);
   const publisher = new RecordingPublisher();
@@ -983,8 +1085,19 @@ export function world(options: WorldOptions = {}) {
     closer,
   };
   const viewer: ViewerConnectDeps = { ...session, links: shareLinks, viewers: shareViewers };
-  const friends: FriendsDeps = { users, friendships, now };
+  const friends: FriendsDeps = { users, friendships, blocks, now };
   const unfriend: UnfriendDeps = { ...friends, audience, notifier };
+  const blocking: BlockDeps = { users, friendships, blocks, audience, notifier, now };
+  const people: PeopleDeps = {
+    positions,
+    index: positions,
+    settings,
+    friends: friendships,
+    blocks,
+    users,
+    tunables,
+    now,
+  };
   const erase: EraseDeps = { history, positions, publisher, now };
   const updateSettings: UpdateSettingsDeps = {
     ...settings,
@@ -1005,6 +1118,7 @@ export function world(options: WorldOptions = {}) {
     settingsCache,
     users,
     friendships,
+    blocks,
     history,
     publisher,
     notifier,
@@ -1018,6 +1132,8 @@ export function world(options: WorldOptions = {}) {
     fanout,
     friends,
     unfriend,
+    blocking,
+    people,
     erase,
     updateSettings,
     historyWrite,

@@ -2,6 +2,7 @@
 
 import { RedisAudience } from "./audience.ts";
 import { RedisCadenceStore } from "./cadence.ts";
+import { RedisCellIndex } from "./cell-index.ts";
 import type { RedisClient } from "./client.ts";
 import { RedisConnectionRegistry } from "./connections.ts";
 import { RedisFrameGate } from "./frame-gate.ts";
@@ -11,9 +12,11 @@ import { RedisSettingsCache } from "./settings-cache.ts";
 import { RedisShareViewers } from "./share-viewers.ts";
 
 export function redisAdapters(client: RedisClient) {
+  const cellIndex = new RedisCellIndex(client);
   return {
     client,
-    positions: new RedisPositionStore(client),
+    positions: new RedisPositionStore(client, cellIndex),
+    cellIndex,
     connections: new RedisConnectionRegistry(client),
     audience: new RedisAudience(client),
     cadence: new RedisCadenceStore(client),

@@ -9,6 +9,7 @@ import {
   CONNECTS_PER_WINDOW,
   MAX_CONNECTIONS_PER_USER,
 } from "../../domain/limits.ts";
+import { removeFromCell } from "./cell-index.ts";
 import type { RedisClient } from "./client.ts";
 import { countInWindowLua } from "./fixed-window.ts";
 import { CLOSED_CONNECTION_MEMORY_MS, CONNECTION_TTL_S, keys, subscriberField } from "./keys.ts";
@@ -201,7 +202,7 @@ export class RedisConnectionRegistry implements ConnectionRegistry {
     await Promise.all([
       ...followed.map((f) => this.redis.hdel(keys.subscribers(f), field)),
       this.redis.del(keys.connection(connectionId), follows),
-      ...(remaining === 0 && cell !== "" ? [this.redis.zrem(keys.geoCell(cell), userId)] : []),
+      ...(remaining === 0 && cell !== "" ? [removeFromCell(this.redis, cell, userId)] : []),
     ]);
     return { offline: remaining === 0, followed };
   }

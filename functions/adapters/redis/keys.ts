@@ -12,6 +12,8 @@ export const keys = {
   connection: (connectionId: string) => `cx:{${connectionId}}`,
   follows: (connectionId: string) => `follows:{${connectionId}}`,
   geoCell: (cell: string) => `geo:{${cell}}`,
+  // Each member of `geo:{cell}` scored with its expiry (ms); the same slot as the cell's GEO set.
+  geoExpiry: (cell: string) => `geoexp:{${cell}}`,
   settings: (userId: string) => `settings:{${userId}}`,
   rateLimit: (connectionId: string) => `rl:{${connectionId}}`,
   httpRateLimit: (userId: string) => `hrl:{${userId}}`,

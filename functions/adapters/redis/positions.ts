@@ -9,6 +9,7 @@ import type {
   WritePolicy,
 } from "../../app/ports.ts";
 import { OUT_OF_ORDER_WINDOW_MS } from "../../domain/movement.ts";
+import { RedisCellIndex } from "./cell-index.ts";
 import type { RedisClient } from "./client.ts";
 import { keys, num } from "./keys.ts";
 
@@ -96,7 +97,10 @@ function toPosition(fields: (string | null)[] | undefined): StoredPosition | nul
 }
 
 export class RedisPositionStore implements PositionStore {
-  constructor(private readonly redis: RedisClient) {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly index: RedisCellIndex = new RedisCellIndex(redis),
+  ) {
     redis.defineCommand("nfWriteLocation", { numberOfKeys: 2, lua: WRITE_LOCATION_LUA });
     redis.defineCommand("nfRollbackPublish", { numberOfKeys: 1, lua: ROLLBACK_PUBLISH_LUA });
   }
@@ -129,17 +133,17 @@ export class RedisPositionStore implements PositionStore {
 
   /**
    * Keep the coarse GEO cell index in step with a write. It lives in other hash slots than the
-   * user's key (cluster mode), so it is updated right after the script, idempotently.
+   * user's key (cluster mode), so it is updated right after the script, idempotently (cell-index.ts).
    */
   async indexCell(
     userId: string,
-    w: { lat: number; lon: number; cell: string },
+    w: { lat: number; lon: number; cell: string; at: number; expiresAt: number },
     prevCell: string | null,
   ): Promise<void> {
-    const ops: Promise<unknown>[] = [this.redis.geoadd(keys.geoCell(w.cell), w.lon, w.lat, userId)];
-    if (prevCell !== null && prevCell !== w.cell)
-      ops.push(this.redis.zrem(keys.geoCell(prevCell), userId));
-    await Promise.all(ops);
+    await Promise.all([
+      this.index.add(userId, w),
+      ...(prevCell !== null && prevCell !== w.cell ? [this.index.remove(prevCell, userId)] : []),
+    ]);
   }
 
   /** Undo the published marker of a write whose publication failed, unless a newer write replaced it. */
@@ -174,7 +178,7 @@ export class RedisPositionStore implements PositionStore {
     const cell = await this.redis.hget(keys.location(userId), "cell");
     await Promise.all([
       this.redis.del(keys.location(userId)),
-      ...(cell ? [this.redis.zrem(keys.geoCell(cell), userId)] : []),
+      ...(cell ? [this.index.remove(cell, userId)] : []),
     ]);
   }
 }

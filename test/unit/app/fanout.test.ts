@@ -295,6 +295,7 @@ describe("fanOut", () => {
       sharing: "on",
       ghostUntil: null,
       friends: { alice: "approximate" },
+      discoverable: false,
     });
     await w.online("alice", "a1", HOME);
     w.publisher.take();

@@ -24,6 +24,7 @@ const settings = (s: Partial<Settings>): Settings => ({
   sharing: "on",
   ghostUntil: null,
   friends: {},
+  discoverable: false,
   ...s,
 });
 

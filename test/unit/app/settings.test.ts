@@ -17,7 +17,12 @@ describe("updateSettings", () => {
     });
 
     // Assess
-    const expected = { sharing: "on", ghostUntil: null, friends: { bob: "approximate" } };
+    const expected = {
+      sharing: "on",
+      ghostUntil: null,
+      friends: { bob: "approximate" },
+      discoverable: false,
+    };
     expect(out).toEqual(expected);
     expect(await getSettings(w.updateSettings, "alice")).toEqual(expected);
     expect(w.settingsCache.entries.get("alice")).toEqual(expected);
@@ -39,7 +44,28 @@ describe("updateSettings", () => {
     });
 
     // Assess
-    expect(out).toEqual({ sharing: "off", ghostUntil: T0 + 60_000, friends: { bob: "hidden" } });
+    expect(out).toEqual({
+      sharing: "off",
+      ghostUntil: T0 + 60_000,
+      friends: { bob: "hidden" },
+      discoverable: false,
+    });
+  });
+
+  it("turns discoverable on and off, keeping it when an update leaves it out", async () => {
+    // Prepare
+    const w = world();
+
+    // Act
+    const on = await updateSettings(w.updateSettings, "alice", { discoverable: true });
+    const kept = await updateSettings(w.updateSettings, "alice", { sharing: "off" });
+    const off = await updateSettings(w.updateSettings, "alice", { discoverable: false });
+
+    // Assess
+    expect(on.discoverable).toBe(true);
+    expect(kept).toMatchObject({ sharing: "off", discoverable: true });
+    expect(off).toMatchObject({ sharing: "off", discoverable: false });
+    expect(w.settingsCache.entries.get("alice")?.discoverable).toBe(false);
   });
 
   it("stores and caches, but publishes nothing, for a user who is offline", async () => {

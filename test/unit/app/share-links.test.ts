@@ -140,7 +140,9 @@ describe("the fan-out to viewers", () => {
     expect(approximate).not.toMatchObject({ lat: HOME.lat });
 
     await w.settingsCache.put(
-      new Map([["alice", { sharing: "off" as const, ghostUntil: null, friends: {} }]]),
+      new Map([
+        ["alice", { sharing: "off" as const, ghostUntil: null, friends: {}, discoverable: false }],
+      ]),
     );
     w.notifier.respond("va", "gone");
     w.clock.advance(5000);
