@@ -976,8 +976,8 @@ describe("data at rest and in transit", () => {
     expect(Object.keys(keys)).toContain(keyId);
   });
 
-  it("encrypts, recovers (but the expiring history) and (on dev) may destroy the four tables", () => {
-    template.resourceCountIs("AWS::DynamoDB::Table", 4);
+  it("encrypts, recovers (but the expiring history) and (on dev) may destroy the five tables", () => {
+    template.resourceCountIs("AWS::DynamoDB::Table", 5);
     const tableProps = {
       BillingMode: "PAY_PER_REQUEST",
       SSESpecification: { SSEEnabled: true },
