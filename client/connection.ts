@@ -16,6 +16,8 @@ import type {
   LocationInput,
   NearbyFriendsPage,
   NearbyFriendsReply,
+  NearbyPeopleReply,
+  NearbyPerson,
   PongReply,
   SelfPosition,
   ServerFrame,
@@ -146,7 +148,8 @@ type RequestFrame =
   | { action: "nearbyFriends"; cursor: string; limit?: number }
   | { action: "subscribe"; friendId: string }
   | { action: "unsubscribe"; friendId: string }
-  | { action: "ping" };
+  | { action: "ping" }
+  | { action: "nearbyPeople"; limit?: number };
 
 interface Pending {
   frame: RequestFrame;
@@ -351,6 +354,17 @@ export class NearbyFriendsClient {
       "nearbyFriends",
     )) as NearbyFriendsReply;
     return { friends: reply.friends, cursor: reply.cursor };
+  }
+  /**
+   * Discoverable strangers nearby (§2.12), nearest first, at most `limit` (1–50, default 20),
+   * each at the centre of a ~1.2 km cell. Not kept up to date: ask again to refresh.
+   */
+  async nearbyPeople(limit?: number): Promise<NearbyPerson[]> {
+    const reply = (await this.request(
+      { action: "nearbyPeople", ...(limit === undefined ? {} : { limit }) },
+      "nearbyPeople",
+    )) as NearbyPeopleReply;
+    return reply.people;
   }
 
   /** A round trip; resolves with the server's time. */

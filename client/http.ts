@@ -5,7 +5,9 @@ import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from "./backoff.ts
 import { NearbyFriendsError } from "./errors.ts";
 import { defaultFetch, systemClock } from "./platform.ts";
 import type {
+  BlockEntry,
   Clock,
+  CreatedShareLink,
   ErrorCode,
   FetchLike,
   FriendEntry,
@@ -13,9 +15,11 @@ import type {
   FriendRequests,
   HistoryPage,
   HistoryQuery,
+  Precision,
   Profile,
   Settings,
   SettingsUpdate,
+  ShareLinkEntry,
   TokenSource,
 } from "./types.ts";
 
@@ -120,6 +124,46 @@ export class HttpClient {
   /** `PUT /me/settings`: fields left out keep their values; `friends` replaces the whole map. */
   updateSettings(update: SettingsUpdate): Promise<Settings> {
     return this.call("PUT", "/me/settings", update);
+  }
+
+  // ---- blocks
+
+  /**
+   * `POST /blocks`: block `userId` (ends a friendship and pending requests; idempotent). Fails
+   * with `not_found` (no such user), `invalid_request` (oneself), `conflict` (over the cap).
+   */
+  async block(userId: string): Promise<void> {
+    await this.call("POST", "/blocks", { userId });
+  }
+
+  /** `DELETE /blocks/{userId}`: lift a block (idempotent). */
+  async unblock(userId: string): Promise<void> {
+    await this.call("DELETE", `/blocks/${encodeURIComponent(userId)}`);
+  }
+
+  /** `GET /blocks`: the users the caller blocked. */
+  async listBlocks(): Promise<BlockEntry[]> {
+    return (await this.call<{ blocks: BlockEntry[] }>("GET", "/blocks")).blocks;
+  }
+
+  // ---- share links
+
+  /**
+   * `POST /share-links`: a live link to the caller's position for people without an account,
+   * for `expiresInS` (60 s to 7 days). The token is in the result only. `conflict` at 10 active.
+   */
+  createShareLink(link: { expiresInS: number; precision: Precision }): Promise<CreatedShareLink> {
+    return this.call("POST", "/share-links", link);
+  }
+
+  /** `GET /share-links`: the active links, soonest to expire first. */
+  async listShareLinks(): Promise<ShareLinkEntry[]> {
+    return (await this.call<{ links: ShareLinkEntry[] }>("GET", "/share-links")).links;
+  }
+
+  /** `DELETE /share-links/{id}`: revoke a link; its viewers are told and closed (`not_found` when not active). */
+  async revokeShareLink(id: string): Promise<void> {
+    await this.call("DELETE", `/share-links/${encodeURIComponent(id)}`);
   }
 
   // ---- history

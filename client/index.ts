@@ -10,14 +10,15 @@
 //
 // Session (NearbyFriendsClient):
 //   friends: ReadonlyMap<userId, FriendPosition>   state: ConnectionState   session: SessionInfo | null
-//   on/once/off(event, listener)   events: nearby, away, change, error, state, init
-//   updateLocation(LocationInput): void
+//   on/once/off(event, listener)   events: nearby, away, change, error, state, init, cadence
+//   updateLocation(LocationInput): void   reportEveryS: number | null (followCadence option)
 //   subscribe(friendId): Promise<FriendPosition | null>   unsubscribe(friendId): Promise<void>
 //   nearbyFriends(cursor, limit?): Promise<NearbyFriendsPage>   ping(): Promise<{serverTime}>
-//   resync(): Promise<void>   close(): void
+//   nearbyPeople(limit?): Promise<NearbyPerson[]>   resync(): Promise<void>   close(): void
 // HTTP (HttpClient): getProfile, updateProfile, listFriends, removeFriend, sendFriendRequest,
 //   listFriendRequests, acceptFriendRequest, deleteFriendRequest, getSettings, updateSettings,
-//   getHistory, deleteHistory.
+//   getHistory, deleteHistory, block, unblock, listBlocks, createShareLink, listShareLinks,
+//   revokeShareLink.
 // Errors: NearbyFriendsError (code, status, retryAfterMs, requestId), TimeoutError, ClosedError.
 import { type ConnectOptions, NearbyFriendsClient } from "./connection.ts";
 import { HttpClient, type HttpClientOptions } from "./http.ts";

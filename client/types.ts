@@ -56,7 +56,8 @@ export type ClientFrame =
   | { action: "nearbyFriends"; requestId?: string; cursor: string; limit?: number }
   | { action: "subscribe"; requestId?: string; friendId: string }
   | { action: "unsubscribe"; requestId?: string; friendId: string }
-  | { action: "ping"; requestId?: string };
+  | { action: "ping"; requestId?: string }
+  | { action: "nearbyPeople"; requestId?: string; limit?: number };
 
 interface LocationFields {
   lat: number;
@@ -99,6 +100,12 @@ export interface UnsubscribedReply {
   friendId: string;
 }
 
+export interface NearbyPeopleReply {
+  type: "nearbyPeople";
+  requestId?: string;
+  people: NearbyPerson[];
+}
+
 export interface PongReply {
   type: "pong";
   requestId?: string;
@@ -135,6 +142,7 @@ export type ServerFrame =
   | SubscribedReply
   | UnsubscribedReply
   | PongReply
+  | NearbyPeopleReply
   | FriendsPush
   | CadencePush
   | ErrorFrame;
@@ -187,6 +195,41 @@ export interface SettingsUpdate {
   ghostUntil?: number | null;
   friends?: Record<string, FriendVisibility | "precise">;
   discoverable?: boolean;
+}
+
+/** A user the caller blocked (`GET /blocks`). */
+export interface BlockEntry {
+  userId: string;
+  displayName: string | null;
+  /** When the block was made (epoch ms). */
+  since: number;
+}
+
+/** A live share link as `POST /share-links` creates it: the token is shown this once. */
+export interface CreatedShareLink {
+  id: string;
+  token: string;
+  /** The page that shows the live position (`/map?share=<token>`). */
+  url: string;
+  expiresAt: number;
+}
+
+/** An active share link as `GET /share-links` lists it (never its token). */
+export interface ShareLinkEntry {
+  id: string;
+  precision: Precision;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** A discoverable stranger nearby (`nearbyPeople`, §2.12): always at a ~1.2 km cell's centre. */
+export interface NearbyPerson {
+  userId: string;
+  displayName: string | null;
+  lat: number;
+  lon: number;
+  distanceM: number;
+  precision: "approximate";
 }
 
 export interface HistoryItem {

@@ -226,6 +226,42 @@ describe("client SDK session", () => {
   });
 });
 
+describe("client SDK: blocks, share links, nearby people", () => {
+  it("blocks and unblocks, creates, lists and revokes share links, and lists discoverable people", async () => {
+    const alice = await newUser("alice");
+    const erin = await newUser("erin");
+    const mallory = await newUser("mallory");
+
+    await api(alice).block(mallory.userId);
+    expect((await api(alice).listBlocks()).map((b) => b.userId)).toEqual([mallory.userId]);
+    await api(alice).unblock(mallory.userId);
+    expect(await api(alice).listBlocks()).toEqual([]);
+
+    const link = await api(alice).createShareLink({ expiresInS: 600, precision: "approximate" });
+    expect(link.token.length).toBeGreaterThan(40);
+    const listed = await api(alice).listShareLinks();
+    expect(listed).toEqual([
+      {
+        id: link.id,
+        precision: "approximate",
+        createdAt: expect.any(Number),
+        expiresAt: link.expiresAt,
+      },
+    ]);
+    await api(alice).revokeShareLink(link.id);
+    expect(await api(alice).listShareLinks()).toEqual([]);
+
+    // erin, a stranger, is discoverable 2 km away; alice lists her at a cell centre.
+    await api(erin).updateSettings({ discoverable: true });
+    const erinClient = session(erin, at(2000));
+    await next(erinClient, "init");
+    const aliceClient = session(alice, at(0));
+    await next(aliceClient, "init");
+    const people = await aliceClient.nearbyPeople(5);
+    expect(people.map((p) => [p.userId, p.precision])).toEqual([[erin.userId, "approximate"]]);
+  });
+});
+
 describe("client SDK HTTP part", () => {
   it("reads and updates the profile", async () => {
     const alice = await newUser("alice");
