@@ -25,6 +25,12 @@ interface NumberFlag {
 const NUMBERS: Readonly<Record<string, NumberFlag>> = {
   users: { key: "users", min: 0, max: 1e9, help: "users connected during their connected hours" },
   "interval-s": { key: "intervalS", min: 1, max: 86_400, help: "seconds between location frames" },
+  "watched-share": {
+    key: "watchedShare",
+    min: 0,
+    max: 1,
+    help: "share of connected time a user is watched closely; the rest reports at the slow cadence",
+  },
   nearby: {
     key: "nearby",
     min: 0,

@@ -74,7 +74,7 @@ export function renderEstimate(heading: readonly string[], busy: Estimate, idle:
 }
 
 function describeWorkload(w: Workload): string {
-  return `${w.users.toLocaleString("en-US")} users connected ${w.hoursPerDay} h/day, a location frame every ${w.intervalS} s (${Math.round(w.publishedShare * 100)} % published), each pushed to ${w.nearby} nearby friends' connections; ${w.httpRequestsPerUserDay} HTTP requests per user per day`;
+  return `${w.users.toLocaleString("en-US")} users connected ${w.hoursPerDay} h/day, a position every ${w.intervalS} s, watched closely ${Math.round(w.watchedShare * 100)} % of the time (else the slow cadence) (${Math.round(w.publishedShare * 100)} % published), each pushed to ${w.nearby} nearby friends' connections; ${w.httpRequestsPerUserDay} HTTP requests per user per day`;
 }
 
 function main(): void {

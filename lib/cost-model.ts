@@ -5,6 +5,8 @@
 // Quantities come from the workload and the stack's settings; where the code's behaviour is not a
 // setting (a function's duration, the bytes of a request on the wire), a named constant below holds
 // an estimate and says so. A month is 730 hours, as AWS prices it.
+import { DEFAULT_TUNABLES } from "../functions/config.ts";
+import { slowCadenceS } from "../functions/domain/cadence.ts";
 import { APP_METRICS, METRICS_NAMESPACE } from "../functions/metric-names.ts";
 import { AUTHORIZER_ENTRY, HTTP_ROUTES, STREAM_CONSUMERS, WS_ROUTES } from "../functions/routes.ts";
 import type { StageConfig } from "./config.ts";
@@ -56,6 +58,11 @@ export const DURATION_MS: Readonly<Partial<Record<HouseEntry, number>>> = {
   "http-friends": 40,
   "http-settings": 30,
   "http-history": 40,
+  "http-blocks": 40,
+  "http-share-links": 40,
+  "ws-nearby-people": 60,
+  "ws-nearby-friends": 40,
+  "share-expiry": 30,
 };
 /** Fan-out batch: reads and planning, then the pushes, `postConcurrency` at a time. */
 const FANOUT_BASE_MS = 30;
@@ -185,7 +192,20 @@ export interface Deployment {
   readonly alarms: number;
   readonly postConcurrency: number;
   readonly historyRetentionDays: number;
+  /** The reporting cadences the server asks for (PROTOCOL §2.11), the slow one as capped. */
+  readonly cadence: Cadence;
 }
+
+/** Seconds between reports a client is asked for: watched closely, and not. */
+export interface Cadence {
+  readonly fastS: number;
+  readonly slowS: number;
+}
+
+const cadenceOf = (t: typeof DEFAULT_TUNABLES): Cadence => ({
+  fastS: t.reportFastS,
+  slowS: slowCadenceS(t),
+});
 
 const ENTRIES = Object.keys(FUNCTION_NEEDS) as HouseEntry[];
 
@@ -220,6 +240,7 @@ export function deploymentOf(config: StageConfig): Deployment {
       ENTRIES.length * ALARMS_PER_FUNCTION + FIXED_ALARMS + cacheNodes * ALARMS_PER_CACHE_NODE,
     postConcurrency: config.tunables.postConcurrency,
     historyRetentionDays: config.tunables.historyRetentionDays,
+    cadence: cadenceOf(config.tunables),
   };
 }
 
@@ -227,8 +248,14 @@ export function deploymentOf(config: StageConfig): Deployment {
 export interface Workload {
   /** Users connected (during their connected hours). */
   readonly users: number;
-  /** Seconds between two location frames of a connected user. */
+  /** Seconds between two positions the app reports while the user is connected. */
   readonly intervalS: number;
+  /**
+   * Share of connected time a user is watched closely (a friend near, or a share link open): the
+   * client then reports every max(`intervalS`, fast cadence); the rest of the time every
+   * max(`intervalS`, slow cadence) (PROTOCOL §2.11). 1: as if always watched.
+   */
+  readonly watchedShare: number;
   /** Friends' connections within the radius that each published position is pushed to. */
   readonly nearby: number;
   /** Hours a day each user is connected (0-24). */
@@ -246,6 +273,7 @@ export interface Workload {
 export const DEFAULT_WORKLOAD: Workload = {
   users: 0,
   intervalS: 30,
+  watchedShare: 1,
   nearby: 3,
   hoursPerDay: 24,
   publishedShare: 1,
@@ -285,14 +313,21 @@ export interface Traffic {
   readonly messagesOut: number;
 }
 
-export function trafficOf(w: Workload): Traffic {
+export function trafficOf(w: Workload, cadence: Cadence = cadenceOf(DEFAULT_TUNABLES)): Traffic {
   const userSeconds = w.users * (w.hoursPerDay / 24) * SECONDS_PER_MONTH;
   const sessions =
     w.users * w.hoursPerDay === 0
       ? 0
       : w.users * DAYS_PER_MONTH * Math.max(1, w.hoursPerDay / MAX_CONNECTION_HOURS);
-  const frames = userSeconds / w.intervalS;
-  const pings = w.intervalS > PING_EVERY_S ? userSeconds / PING_EVERY_S : 0;
+  // Watched, a client reports at the app's pace down to the fast cadence; unwatched, at the slow one.
+  const watchedEvery = Math.max(w.intervalS, cadence.fastS);
+  const unwatchedEvery = Math.max(w.intervalS, cadence.slowS);
+  const watched = userSeconds * w.watchedShare;
+  const frames = watched / watchedEvery + (userSeconds - watched) / unwatchedEvery;
+  // A client that reports less often than the keepalive sends a ping in between.
+  const pings =
+    (watchedEvery > PING_EVERY_S ? watched / PING_EVERY_S : 0) +
+    (unwatchedEvery > PING_EVERY_S ? (userSeconds - watched) / PING_EVERY_S : 0);
   const published = frames * w.publishedShare;
   // The end of each session publishes an `offline` record, pushed as `away`.
   const records = published + sessions;
@@ -314,7 +349,7 @@ export function trafficOf(w: Workload): Traffic {
 
 /** The month's bill of a deployment under a workload. */
 export function estimateMonthly(d: Deployment, w: Workload): Estimate {
-  const t = trafficOf(w);
+  const t = trafficOf(w, d.cadence);
   const lines: LineItem[] = [];
   const notes: string[] = [];
   const line = (service: string, item: string, price: Price, quantity: number) =>

@@ -69,6 +69,19 @@ describe("traffic of a workload", () => {
     const t = trafficOf({ ...SMALL, intervalS: 600 });
     expect(t.pings).toBeCloseTo(2.628e9 / 300, 0);
   });
+
+  it("reports at the slow cadence while not watched closely, never faster than the app", () => {
+    const cadence = { fastS: 10, slowS: 300 };
+    // A quarter of the time watched (a frame a minute, the app's pace), the rest every 300 s.
+    const quarter = trafficOf({ ...SMALL, watchedShare: 0.25 }, cadence);
+    expect(quarter.frames).toBeCloseTo((0.25 * 2.628e9) / 60 + (0.75 * 2.628e9) / 300, 0);
+    expect(quarter.pings).toBe(0); // a slow report goes before the keepalive would
+    // An app reporting every 5 s is held to the fast cadence while watched.
+    const eager = trafficOf({ ...SMALL, intervalS: 5, watchedShare: 1 }, cadence);
+    expect(eager.frames).toBeCloseTo(2.628e9 / 10, 0);
+    // Fully watched at the app's pace: as without the cadence.
+    expect(trafficOf({ ...SMALL, watchedShare: 1 }, cadence).frames).toBeCloseTo(2.628e9 / 60, 0);
+  });
 });
 
 describe("monthly estimate, by hand", () => {
