@@ -9,7 +9,12 @@ import { PRUNE_PER_CALL } from "../../functions/adapters/redis/cell-index.ts";
 import { recordLocation } from "../../functions/app/location.ts";
 import { nearbyPeople } from "../../functions/app/people.ts";
 import { DEFAULT_TUNABLES } from "../../functions/config.ts";
-import { cellsWithin, geohashEncode, type LatLon } from "../../functions/domain/geo.ts";
+import {
+  cellsWithin,
+  geohashEncode,
+  type LatLon,
+  snapToCellCentre,
+} from "../../functions/domain/geo.ts";
 import { indexEntryLifetimeMs } from "../../functions/domain/people.ts";
 import { DEFAULT_SETTINGS, type Settings } from "../../functions/domain/settings.ts";
 import { RecordingLog, RecordingTelemetry } from "../support/observability.ts";
@@ -20,7 +25,9 @@ let store: RedisAdapters;
 const T0 = 1_763_770_000_000;
 const uid = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 /** A place of its own for each test (random, mid-ocean or not), so tests share no cell. */
-const place = (): LatLon => ({ lat: -50 + Math.random() * 100, lon: -170 + Math.random() * 340 });
+/** A random place at the centre of its precision-4 cell: points a few km away share the cell. */
+const place = (): LatLon =>
+  snapToCellCentre({ lat: -50 + Math.random() * 100, lon: -170 + Math.random() * 340 }, 4);
 const cellOf = (p: LatLon) => geohashEncode(p.lat, p.lon, 4);
 const index = (userId: string, p: LatLon, at: number, expiresAt: number) =>
   store.positions.indexCell(userId, { ...p, cell: cellOf(p), at, expiresAt }, null);
@@ -198,7 +205,8 @@ describe("nearbyPeople over Redis", () => {
         },
         { userId, ...p },
       );
-    await write(bob, north(500, centre));
+    const bobAt = north(500, centre);
+    await write(bob, bobAt);
     await write(alice, centre);
     expect((await nearbyPeople(deps, alice)).map((p) => p.userId)).toEqual([bob]);
 
@@ -207,7 +215,8 @@ describe("nearbyPeople over Redis", () => {
     clock = Date.now();
     await write(alice, centre);
     const afterTtl = await nearbyPeople(deps, alice);
-    const entryAfterTtl = await redis.zscore(`geoexp:{${cellOf(centre)}}`, bob);
+    // bob's own cell: 500 m north may be over a cell boundary from alice's.
+    const entryAfterTtl = await redis.zscore(`geoexp:{${cellOf(bobAt)}}`, bob);
     clock += indexEntryLifetimeMs(tunables);
     await write(alice, north(1, centre));
     await nearbyPeople(deps, alice);
@@ -215,6 +224,6 @@ describe("nearbyPeople over Redis", () => {
     // Assess
     expect(afterTtl).toEqual([]);
     expect(entryAfterTtl).not.toBeNull();
-    expect(await redis.zscore(`geo:{${cellOf(centre)}}`, bob)).toBeNull();
+    expect(await redis.zscore(`geo:{${cellOf(bobAt)}}`, bob)).toBeNull();
   });
 });
