@@ -1,5 +1,6 @@
 // HTTP API: friend requests and friendships.
 import { z } from "zod";
+import { reviewCadences } from "./app/cadence.ts";
 import {
   acceptRequest,
   listFriends,
@@ -12,6 +13,7 @@ import { userIdSchema } from "./domain/frames.ts";
 import { httpApi, json, parseBody, userIdParam } from "./middleware/http.ts";
 import {
   blocksRepo,
+  cadenceWiring,
   friendshipsRepo,
   notifier,
   now,
@@ -22,6 +24,7 @@ import {
 
 const deps = { users: usersRepo(), friendships: friendshipsRepo(), blocks: blocksRepo(), now };
 const notifierAtStart = notifier();
+const cadence = cadenceWiring();
 
 const requestBody = z.object({ userId: userIdSchema("userId") });
 
@@ -42,7 +45,13 @@ export const handler = httpApi(
     "DELETE /friends/{userId}": async (event) => {
       const { audience } = await redis();
       await unfriend(
-        { ...deps, audience, notifier: notifierAtStart },
+        {
+          ...deps,
+          audience,
+          notifier: notifierAtStart,
+          // Each of the two lost a watcher.
+          reviewCadences: async (userIds) => void (await reviewCadences(await cadence(), userIds)),
+        },
         event.userId,
         userIdParam(event),
       );

@@ -17,7 +17,7 @@ import { sharedRedis } from "./adapters/redis/client.ts";
 import { RedisPushBudget } from "./adapters/redis/push-budget.ts";
 import { TableStreamExpiry, TimerExpiry } from "./adapters/share-expiry-schedulers.ts";
 import { ShareLinksRepo } from "./adapters/share-links-repo.ts";
-import type { CadenceDeps } from "./app/cadence.ts";
+import { type CadenceDeps, reviewCadences } from "./app/cadence.ts";
 import type { FanoutDeps } from "./app/fanout.ts";
 import type { PeopleDeps } from "./app/people.ts";
 import type { ShareExpiryScheduler } from "./app/ports.ts";
@@ -187,7 +187,12 @@ export const closer = once(() => new ManagementApiCloser(sharedManagementClient(
 /** The end of a link's viewers (revocation, expiry): Redis, and posts and closes. */
 export function shareEndWiring(): () => Promise<EndLinkDeps> {
   const base = { notifier: notifier(), closer: closer() };
-  return async () => ({ ...base, viewers: (await redis()).shareViewers });
+  const cadence = cadenceWiring();
+  return async () => ({
+    ...base,
+    viewers: (await redis()).shareViewers,
+    reviewCadences: async (userIds) => void (await reviewCadences(await cadence(), userIds)),
+  });
 }
 
 /** How link expiry is timed: `stream` in AWS, `timer` on the local stack (adapters say why). */

@@ -184,6 +184,8 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     // Unfriending stops the two following each other (Redis) and tells their connections.
     redis: true,
     connections: true,
+    // The cadence rule (app/cadence.ts) reads the tunables.
+    tunables: true,
   },
   "http-settings": {
     description: "HTTP /me/settings",
@@ -209,16 +211,24 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     // The owner's slots (Query), a new link (a conditional PutItem), a revocation (DeleteItem).
     shareLinks: ["Query", "PutItem", "DeleteItem"],
     createsShareLinks: true,
-    // A revocation ends the link's viewers: their registry in Redis, `shareEnded`, then closed.
+    // A revocation ends the link's viewers: their registry in Redis, `shareEnded`, then closed;
+    // the user's cadence is decided again (settings the cache misses: BatchGetItem).
     redis: true,
     connections: "post-and-close",
+    users: ["BatchGetItem"],
+    // The cadence rule (app/cadence.ts) reads the tunables.
+    tunables: true,
   },
   // The expiry workflow's target: ends a link's viewers (Redis, `shareEnded`, closed).
   "share-expiry": {
     description: "Ends an expired share link's viewers",
     redis: true,
     connections: "post-and-close",
+    // The user's cadence is decided again (settings the cache misses).
+    users: ["BatchGetItem"],
     timeout: Duration.seconds(30),
+    // The cadence rule (app/cadence.ts) reads the tunables.
+    tunables: true,
   },
   // The caller's position and the cell index (Redis), their friends (Query) and blocks either way
   // (Query), the candidates' settings the cache misses and the shown people's names (BatchGetItem).
@@ -242,6 +252,8 @@ export const FUNCTION_NEEDS: Record<HouseEntry, FunctionNeeds> = {
     friendships: ["GetItem", "DeleteItem"],
     redis: true,
     connections: true,
+    // The cadence rule (app/cadence.ts) reads the tunables.
+    tunables: true,
   },
   "cognito-post-confirmation": {
     description: "Cognito post-confirmation: creates the profile",

@@ -6,7 +6,8 @@ import { MAX_BLOCKS_PER_USER } from "../domain/limits.ts";
 import { endFriendship, type UnfriendDeps } from "./friends.ts";
 import type { BlockRepository, Clock, UserRepository } from "./ports.ts";
 
-export interface BlockDeps extends Pick<UnfriendDeps, "friendships" | "audience" | "notifier"> {
+export interface BlockDeps
+  extends Pick<UnfriendDeps, "friendships" | "audience" | "notifier" | "reviewCadences"> {
   users: Pick<UserRepository, "get" | "displayNames">;
   blocks: Pick<BlockRepository, "block" | "unblock" | "blockedBy">;
   now: Clock;

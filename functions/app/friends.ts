@@ -116,6 +116,8 @@ export async function listFriends(deps: FriendsDeps, me: string) {
 export interface UnfriendDeps extends FriendsDeps {
   audience: Pick<Audience, "unlink">;
   notifier: Notifier;
+  /** Decide these users' reporting cadence again (app/cadence.ts): each lost a watcher. */
+  reviewCadences(userIds: readonly string[]): Promise<void>;
 }
 
 /** End a friendship: both sides stop following each other at once and get `away` where shown nearby. */
@@ -130,7 +132,7 @@ export async function unfriend(deps: UnfriendDeps, me: string, other: string): P
  * following the other at once; each that showed the other nearby gets `away`.
  */
 export async function endFriendship(
-  deps: Pick<UnfriendDeps, "friendships" | "audience" | "notifier" | "now">,
+  deps: Pick<UnfriendDeps, "friendships" | "audience" | "notifier" | "now" | "reviewCadences">,
   me: string,
   other: string,
 ): Promise<void> {
@@ -148,4 +150,5 @@ export async function endFriendship(
       deps.notifier.post(c, { type: "friends", updates: [{ userId: me, state: "away", at }] }),
     ),
   ]);
+  await deps.reviewCadences([me, other]);
 }

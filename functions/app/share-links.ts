@@ -44,6 +44,8 @@ export interface EndLinkDeps {
   viewers: Pick<ShareViewerRegistry, "takeLink">;
   notifier: Notifier;
   closer: ConnectionCloser;
+  /** Decide the user's reporting cadence again (app/cadence.ts): their viewers are gone. */
+  reviewCadences(userIds: readonly string[]): Promise<void>;
 }
 
 export interface CreatedShareLink {
@@ -119,6 +121,7 @@ export async function endShareLink(
       await deps.closer.close(connectionId);
     }),
   );
+  if (connections.length > 0) await deps.reviewCadences([userId]);
   return connections.length;
 }
 

@@ -666,11 +666,13 @@ describe("IAM", () => {
       "dynamodb:DeleteItem share-links",
       "execute-api:ManageConnections @connections",
       "execute-api:ManageConnections @connections",
+      SNAPSHOT,
     ],
     "share-expiry": [
       SECRET,
       "execute-api:ManageConnections @connections",
       "execute-api:ManageConnections @connections",
+      SNAPSHOT,
     ],
     "cognito-post-confirmation": ["dynamodb:PutItem users"],
   };

@@ -45,6 +45,22 @@ describe("reporting cadence", () => {
     expect(aliceWs.frames.filter((f) => f.type === "cadence")).toEqual([]);
   });
 
+  it("turns slow for both at once when the friendship ends", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    await makeFriends(alice, bob);
+    const bobWs = await sessions.connect(bob.token);
+    await bobWs.request({ action: "init", ...at(0) });
+    const aliceWs = await sessions.connect(alice.token);
+    expect((await aliceWs.request({ action: "init", ...at(1000) })).reportEveryS).toBe(FAST);
+    await bobWs.next(cadence(FAST));
+
+    expect((await http("DELETE", `/friends/${bob.userId}`, alice.token)).status).toBe(204);
+
+    await bobWs.next(cadence(SLOW));
+    await aliceWs.next(cadence(SLOW));
+  });
+
   it("stays slow when the only friend online is beyond radius + margin", async () => {
     const alice = await newUser("alice");
     const bob = await newUser("bob");

@@ -1073,6 +1073,8 @@ export function world(options: WorldOptions = {}) {
     shares: { names: users, viewers: shareViewers },
   };
   let randomCalls = 0;
+  const reviewAll = async (userIds: readonly string[]) =>
+    void (await reviewCadences(cadence, userIds));
   const shares: ShareLinksDeps & EndLinkDeps = {
     links: shareLinks,
     expiry: { schedule: async (link) => void scheduled.push(link) },
@@ -1083,11 +1085,20 @@ export function world(options: WorldOptions = {}) {
     viewers: shareViewers,
     notifier,
     closer,
+    reviewCadences: reviewAll,
   };
   const viewer: ViewerConnectDeps = { ...session, links: shareLinks, viewers: shareViewers };
   const friends: FriendsDeps = { users, friendships, blocks, now };
-  const unfriend: UnfriendDeps = { ...friends, audience, notifier };
-  const blocking: BlockDeps = { users, friendships, blocks, audience, notifier, now };
+  const unfriend: UnfriendDeps = { ...friends, audience, notifier, reviewCadences: reviewAll };
+  const blocking: BlockDeps = {
+    users,
+    friendships,
+    blocks,
+    audience,
+    notifier,
+    now,
+    reviewCadences: reviewAll,
+  };
   const people: PeopleDeps = {
     positions,
     index: positions,

@@ -1,7 +1,9 @@
 // The reporting cadence as the use cases apply it: decided where the audience changes, pushed to
 // the user's connections only when it changes (the rule itself: test/unit/cadence.test.ts).
 import { describe, expect, it } from "vitest";
+import { block } from "../../../functions/app/blocks.ts";
 import { CADENCE_REVIEW_MS, reviewStaleCadences } from "../../../functions/app/cadence.ts";
+import { unfriend } from "../../../functions/app/friends.ts";
 import { recordLocation } from "../../../functions/app/location.ts";
 import { disconnect, subscribe, unsubscribe } from "../../../functions/app/session.ts";
 import { updateSettings } from "../../../functions/app/settings.ts";
@@ -76,6 +78,21 @@ describe("reporting cadence", () => {
     await updateSettings(deps, "bob", { friends: { alice: "approximate" } });
 
     expect(cadencePushes(w, "b1").map((f) => f.reportEveryS)).toEqual([FAST, SLOW, FAST]);
+  });
+
+  it("turns slow for both at once when they stop being friends (unfriend or block)", async () => {
+    for (const end of [
+      (w: World) => unfriend(w.unfriend, "alice", "bob"),
+      (w: World) => block(w.blocking, "bob", "alice"),
+    ]) {
+      const { w } = await pair();
+      await w.users.put({ userId: "alice", displayName: "Alice" });
+
+      await end(w);
+
+      expect(cadencePushes(w, "b1").at(-1)).toEqual({ type: "cadence", reportEveryS: SLOW });
+      expect(cadencePushes(w, "a1").at(-1)).toEqual({ type: "cadence", reportEveryS: SLOW });
+    }
   });
 
   it("asks for the next report when ghost mode ends", async () => {
