@@ -13,18 +13,23 @@ afterEach(() => sessions.closeAll());
 
 const cadence = (every: number) => (f: Frame) => f.type === "cadence" && f.reportEveryS === every;
 
+/** alice and bob, friends: bob connects at `at(0)`, then alice `aliceAtM` north; their inits. */
+async function friendsConnect(aliceAtM: number) {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  await makeFriends(alice, bob);
+  const bobWs = await sessions.connect(bob.token);
+  const bobInit = await bobWs.request({ action: "init", ...at(0) });
+  const aliceWs = await sessions.connect(alice.token);
+  const aliceInit = await aliceWs.request({ action: "init", ...at(aliceAtM) });
+  return { alice, bob, bobWs, aliceWs, bobInit, aliceInit };
+}
+
 describe("reporting cadence", () => {
   it("is slow alone, fast while a close friend watches, slow again when they leave", async () => {
-    const alice = await newUser("alice");
-    const bob = await newUser("bob");
-    await makeFriends(alice, bob);
-    const bobWs = await sessions.connect(bob.token);
-    const bobInit = await bobWs.request({ action: "init", ...at(0) });
+    // bob alone first; then alice 3 km away: her connection watches bob, and bob's watches her.
+    const { alice, bob, bobWs, aliceWs, bobInit, aliceInit } = await friendsConnect(3000);
     expect(bobInit.reportEveryS).toBe(SLOW);
-
-    // alice connects 3 km away: her connection watches bob, and bob's watches her.
-    const aliceWs = await sessions.connect(alice.token);
-    const aliceInit = await aliceWs.request({ action: "init", ...at(3000) });
     expect(aliceInit.reportEveryS).toBe(FAST);
     await bobWs.next(cadence(FAST));
 
@@ -46,13 +51,8 @@ describe("reporting cadence", () => {
   });
 
   it("turns slow for both at once when the friendship ends", async () => {
-    const alice = await newUser("alice");
-    const bob = await newUser("bob");
-    await makeFriends(alice, bob);
-    const bobWs = await sessions.connect(bob.token);
-    await bobWs.request({ action: "init", ...at(0) });
-    const aliceWs = await sessions.connect(alice.token);
-    expect((await aliceWs.request({ action: "init", ...at(1000) })).reportEveryS).toBe(FAST);
+    const { alice, bob, bobWs, aliceWs, aliceInit } = await friendsConnect(1000);
+    expect(aliceInit.reportEveryS).toBe(FAST);
     await bobWs.next(cadence(FAST));
 
     expect((await http("DELETE", `/friends/${bob.userId}`, alice.token)).status).toBe(204);
@@ -62,13 +62,7 @@ describe("reporting cadence", () => {
   });
 
   it("stays slow when the only friend online is beyond radius + margin", async () => {
-    const alice = await newUser("alice");
-    const bob = await newUser("bob");
-    await makeFriends(alice, bob);
-    const bobWs = await sessions.connect(bob.token);
-    await bobWs.request({ action: "init", ...at(0) });
-    const aliceWs = await sessions.connect(alice.token);
-    const aliceInit = await aliceWs.request({ action: "init", ...at(FAR_M) });
+    const { bobWs, aliceWs, aliceInit } = await friendsConnect(FAR_M);
 
     expect(aliceInit.reportEveryS).toBe(SLOW);
     // Nothing changed for bob: no push (give the stack time to have sent one).
