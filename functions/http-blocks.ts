@@ -1,33 +1,11 @@
 // HTTP API: blocks (POST /blocks, GET /blocks, DELETE /blocks/{userId}).
 import { z } from "zod";
 import { block, listBlocks, unblock } from "./app/blocks.ts";
-import { reviewCadences } from "./app/cadence.ts";
 import { userIdSchema } from "./domain/frames.ts";
 import { httpApi, json, parseBody, userIdParam } from "./middleware/http.ts";
-import {
-  blocksRepo,
-  cadenceWiring,
-  friendshipsRepo,
-  notifier,
-  now,
-  redis,
-  requestGate,
-  usersRepo,
-} from "./wiring.ts";
+import { relationsWiring, requestGate } from "./wiring.ts";
 
-const cadence = cadenceWiring();
-const base = {
-  users: usersRepo(),
-  friendships: friendshipsRepo(),
-  blocks: blocksRepo(),
-  notifier: notifier(),
-  now,
-  // Ending a friendship: each of the two lost a watcher.
-  reviewCadences: async (userIds: readonly string[]) =>
-    void (await reviewCadences(await cadence(), userIds)),
-};
-// Ending a friendship stops the two following each other in Redis (connected on first use).
-const deps = async () => ({ ...base, audience: (await redis()).audience });
+const deps = relationsWiring();
 
 const blockBody = z.object({ userId: userIdSchema("userId") });
 

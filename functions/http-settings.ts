@@ -1,13 +1,12 @@
 // HTTP API: the caller's sharing settings (GET /me/settings, PUT /me/settings).
-import { reviewCadences } from "./app/cadence.ts";
 import { republishLocation } from "./app/location.ts";
 import { getSettings, updateSettings } from "./app/settings.ts";
 import { settingsUpdateSchema } from "./domain/settings.ts";
 import { httpApi, json, parseBody } from "./middleware/http.ts";
-import { cadenceWiring, positionWiring, requestGate } from "./wiring.ts";
+import { cadenceReviewer, positionWiring, requestGate } from "./wiring.ts";
 
 const deps = positionWiring();
-const cadence = cadenceWiring();
+const reviewCadences = cadenceReviewer();
 
 export const handler = httpApi(
   {
@@ -15,12 +14,12 @@ export const handler = httpApi(
       json(200, await getSettings((await deps()).settings, userId)),
     "PUT /me/settings": async (event) => {
       const update = parseBody(event, settingsUpdateSchema);
-      const [d, c] = await Promise.all([deps(), cadence()]);
+      const d = await deps();
       const settings = await updateSettings(
         {
           ...d.settings,
           republish: async (u) => void (await republishLocation(d, u)),
-          reviewCadence: async (u) => void (await reviewCadences(c, [u])),
+          reviewCadences,
         },
         event.userId,
         update,

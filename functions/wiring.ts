@@ -139,6 +139,31 @@ export function cadenceWiring(): () => Promise<CadenceDeps> {
   };
 }
 
+/**
+ * Decide users' reporting cadence again: the callback that use cases changing someone's audience
+ * take (settings, friendships and blocks, the end of a share link).
+ */
+export function cadenceReviewer(): (userIds: readonly string[]) => Promise<void> {
+  const cadence = cadenceWiring();
+  return async (userIds) => void (await reviewCadences(await cadence(), userIds));
+}
+
+/**
+ * Friend requests, friendships and blocks (HTTP): the tables; ending a friendship also stops the
+ * two following each other (Redis), tells their connections, and decides their cadence again.
+ */
+export function relationsWiring() {
+  const base = {
+    users: usersRepo(),
+    friendships: friendshipsRepo(),
+    blocks: blocksRepo(),
+    notifier: notifier(),
+    now,
+    reviewCadences: cadenceReviewer(),
+  };
+  return async () => ({ ...base, audience: (await redis()).audience });
+}
+
 /** The session's dependencies, for the routes that change who watches whom (their cadence). */
 export function sessionWithCadenceWiring(): () => Promise<SessionDeps & CadenceAware> {
   const session = sessionWiring();
@@ -186,13 +211,8 @@ export const closer = once(() => new ManagementApiCloser(sharedManagementClient(
 
 /** The end of a link's viewers (revocation, expiry): Redis, and posts and closes. */
 export function shareEndWiring(): () => Promise<EndLinkDeps> {
-  const base = { notifier: notifier(), closer: closer() };
-  const cadence = cadenceWiring();
-  return async () => ({
-    ...base,
-    viewers: (await redis()).shareViewers,
-    reviewCadences: async (userIds) => void (await reviewCadences(await cadence(), userIds)),
-  });
+  const base = { notifier: notifier(), closer: closer(), reviewCadences: cadenceReviewer() };
+  return async () => ({ ...base, viewers: (await redis()).shareViewers });
 }
 
 /** How link expiry is timed: `stream` in AWS, `timer` on the local stack (adapters say why). */

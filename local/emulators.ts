@@ -112,7 +112,7 @@ async function createStream(endpoint: string, shards: number): Promise<void> {
   kinesis.destroy();
 }
 
-/** DynamoDB (dynalite) on `port` (0: any free port), with the tables created. */
+/** DynamoDB (dynalite) on `port` (0 for a free port), with the tables created. */
 export async function startDynamo(port = 0): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const endpoint = `http://${HOST}:${await listen(dynamo, port, "dynalite")}`;
@@ -120,7 +120,7 @@ export async function startDynamo(port = 0): Promise<{ endpoint: string; stop():
   return { endpoint, stop: () => closeServer(dynamo) };
 }
 
-/** Kinesis (kinesalite) on `port` (0: any free port), with the stream created. */
+/** Kinesis (kinesalite) on `port` (0 for a free port), with the stream created. */
 export async function startKinesis(
   shards: number,
   port = 0,
@@ -136,7 +136,7 @@ export async function startKinesis(
   return { endpoint, stop: () => closeServer(kinesis) };
 }
 
-/** Both emulators in this process. `ports` 0 (the default): any free port. */
+/** Both emulators in this process. `ports` 0 (the default) for free ports. */
 export async function startEmulators(
   shards = 2,
   ports: { dynamodb: number; kinesis: number } = { dynamodb: 0, kinesis: 0 },

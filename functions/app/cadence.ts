@@ -27,6 +27,18 @@ export interface CadenceDeps {
 export interface ReviewOptions {
   /** A connection told otherwise (the `init` reply carries its cadence): no push to it. */
   except?: string;
+  /**
+   * Only the users within reach of this point (radius + cadence margin), and `always`: a new
+   * watcher there changes nothing for a user farther away. Their positions come with the state.
+   */
+  near?: { from: LatLon; always: string };
+}
+
+/** Whether a user at `at` is within reach of `options.near` (or no reach was asked). */
+function inReach(rule: CadenceRule, at: LatLon, userId: string, options: ReviewOptions): boolean {
+  const near = options.near;
+  if (!near || userId === near.always) return true;
+  return haversineM(near.from, at) <= rule.radiusM + rule.cadenceMarginM;
 }
 
 /**
@@ -42,7 +54,10 @@ export async function reviewCadences(
   const unique = [...new Set(userIds)];
   if (unique.length === 0) return decided;
   const states = await deps.cadence.states(unique);
-  const online = unique.filter((u) => states.get(u)?.position !== undefined);
+  const online = unique.filter((u) => {
+    const at = states.get(u)?.position;
+    return at !== undefined && inReach(deps.rule, at, u, options);
+  });
   if (online.length === 0) return decided;
   const cached = new Map<string, Settings>();
   const watcherIds = new Set<string>();
@@ -108,19 +123,4 @@ export async function reviewStaleCadences(
       error: String(err),
     });
   }
-}
-
-/** The users within reach of `position` for the cadence rule (radius + margin), among `candidates`. */
-export async function withinCadenceReach(
-  deps: Pick<CadenceDeps, "positions" | "rule">,
-  position: LatLon,
-  candidates: readonly string[],
-): Promise<string[]> {
-  if (candidates.length === 0) return [];
-  const at = await deps.positions.positions(candidates);
-  const reach = deps.rule.radiusM + deps.rule.cadenceMarginM;
-  return candidates.filter((u) => {
-    const p = at.get(u);
-    return p !== undefined && haversineM(position, p) <= reach;
-  });
 }

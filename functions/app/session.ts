@@ -8,7 +8,7 @@ import {
   CONNECTS_PER_WINDOW,
   MAX_CONNECTIONS_PER_USER,
 } from "../domain/limits.ts";
-import { type CadenceDeps, reviewCadences, withinCadenceReach } from "./cadence.ts";
+import { type CadenceDeps, reviewCadences } from "./cadence.ts";
 import { type LocationDeps, recordLocation } from "./location.ts";
 import type { Audience, ConnectionRegistry, FriendshipRepository, PositionStore } from "./ports.ts";
 import type { SettingsDeps } from "./settings.ts";
@@ -118,9 +118,9 @@ export async function init(
   await deps.audience.setNearbyFlags(all.map((f) => [f.userId, sub, true] as const));
   // This connection now watches every friend: those within reach may have to report faster. The
   // user's own cadence goes in the reply (and to their other connections, if it changed).
-  const reached = await withinCadenceReach(deps.cadence, self, friendIds);
-  const cadences = await reviewCadences(deps.cadence, [input.userId, ...reached], {
+  const cadences = await reviewCadences(deps.cadence, [input.userId, ...friendIds], {
     except: input.connectionId,
+    near: { from: self, always: input.userId },
   });
   return {
     serverTime: deps.now(),

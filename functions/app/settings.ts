@@ -35,8 +35,8 @@ export async function getSettings(deps: SettingsDeps, userId: string): Promise<S
 export interface UpdateSettingsDeps extends SettingsDeps {
   /** Publish the user's current position again so the fan-out applies the new settings now. */
   republish(userId: string): Promise<void>;
-  /** Decide the user's reporting cadence again (app/cadence.ts): who may see them changed. */
-  reviewCadence(userId: string): Promise<void>;
+  /** Decide users' reporting cadence again (app/cadence.ts): who may see this one changed. */
+  reviewCadences(userIds: readonly string[]): Promise<void>;
 }
 
 export async function updateSettings(
@@ -49,6 +49,6 @@ export async function updateSettings(
   await deps.users.putSettings(userId, next);
   await deps.cache.put(new Map([[userId, next]]));
   await deps.republish(userId);
-  await deps.reviewCadence(userId);
+  await deps.reviewCadences([userId]);
   return next;
 }

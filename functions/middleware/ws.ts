@@ -54,7 +54,7 @@ export interface RouteOptions {
 }
 
 /**
- * A share-link viewer may only send `ping` (docs/PROTOCOL.md §2.10): any other frame, `$default`'s
+ * A share-link viewer may only send `ping` (docs/PROTOCOL.md §2.10); every other frame, `$default`'s
  * included, is `unknown_action`, after the rate limit and before anything reads the frame.
  */
 export const viewersOnlyPing = (action: Action | null): MiddlewareObj<WsEvent & WsRead> => ({

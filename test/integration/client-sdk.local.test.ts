@@ -2,54 +2,20 @@
 // restarts Redis): a lost connection is reopened with init, and a lost session (init_required
 // after a Redis restart) is re-established with init, friends' positions flowing again.
 import { afterEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import {
-  type ClientEvents,
   type ConnectOptions,
-  connect,
   createHttpClient,
   type NearbyFriendsClient,
   type NearbyFriendsError,
 } from "../../client/index.ts";
-import { at, http, httpUrl, newUser, type TestUser, wsUrl } from "./client.ts";
+import { at, http, httpUrl, newUser, type TestUser } from "./client.ts";
+import { next, SdkSessions } from "./sdk.ts";
 
-const clients: NearbyFriendsClient[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
+const sdk = new SdkSessions();
+afterEach(() => sdk.closeAll());
 
-/** Every position at once (`followCadence: false`): these tests follow moves across faults. */
-function session(user: TestUser, options: Partial<ConnectOptions> = {}): NearbyFriendsClient {
-  const client = connect({
-    url: wsUrl(),
-    token: user.token,
-    WebSocket,
-    followCadence: false,
-    ...options,
-  });
-  clients.push(client);
-  return client;
-}
-
-function next<K extends keyof ClientEvents>(
-  client: NearbyFriendsClient,
-  event: K,
-  match: (...args: Parameters<ClientEvents[K]>) => boolean = () => true,
-  timeoutMs = 10_000,
-): Promise<Parameters<ClientEvents[K]>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no matching ${String(event)} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = client.on(event, ((...args: Parameters<ClientEvents[K]>) => {
-      if (!match(...args)) return;
-      clearTimeout(timer);
-      off();
-      resolve(args);
-    }) as unknown as ClientEvents[K]);
-  });
-}
+const session = (user: TestUser, options: Partial<ConnectOptions> = {}): NearbyFriendsClient =>
+  sdk.connect(user, options);
 
 async function friendsOnline(options: Partial<ConnectOptions> = {}) {
   const alice = await newUser("alice");

@@ -1,11 +1,8 @@
 // The client SDK (client/) against a running stack: two users through the SDK's WebSocket session
 // and its HTTP part, as the live map and the simulator will use them.
 import { afterEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import {
-  type ClientEvents,
   type ConnectOptions,
-  connect,
   createHttpClient,
   type FriendPosition,
   type HttpClient,
@@ -13,59 +10,21 @@ import {
   type NearbyFriendsClient,
   NearbyFriendsError,
 } from "../../client/index.ts";
-import { at, httpUrl, newUser, type TestUser, wsUrl } from "./client.ts";
+import { at, httpUrl, newUser, type TestUser } from "./client.ts";
+import { next, SdkSessions } from "./sdk.ts";
 
-const clients: NearbyFriendsClient[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
+const sdk = new SdkSessions();
+afterEach(() => sdk.closeAll());
 
-/**
- * A session through the SDK (Node 20 has no global WebSocket: the `ws` package's is passed). It
- * sends every position at once (`followCadence: false`): these tests follow moves, not the
- * reporting cadence, which has a test of its own below.
- */
-function session(
+/** A session of `user`, at `position` for its first `init` when given. */
+const session = (
   user: TestUser,
   position?: LocationInput,
   options: Partial<ConnectOptions> = {},
-): NearbyFriendsClient {
-  const client = connect({
-    url: wsUrl(),
-    token: async () => user.token,
-    WebSocket,
-    followCadence: false,
-    ...(position ? { position } : {}),
-    ...options,
-  });
-  clients.push(client);
-  return client;
-}
+): NearbyFriendsClient => sdk.connect(user, { ...(position ? { position } : {}), ...options });
 
 const api = (user: TestUser): HttpClient =>
   createHttpClient({ url: httpUrl(), token: async () => user.token });
-
-/** The next `event` whose arguments match, within `timeoutMs`. */
-function next<K extends keyof ClientEvents>(
-  client: NearbyFriendsClient,
-  event: K,
-  match: (...args: Parameters<ClientEvents[K]>) => boolean = () => true,
-  timeoutMs = 8000,
-): Promise<Parameters<ClientEvents[K]>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no matching ${String(event)} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const listener = (...args: Parameters<ClientEvents[K]>) => {
-      if (!match(...args)) return;
-      clearTimeout(timer);
-      off();
-      resolve(args);
-    };
-    const off = client.on(event, listener as unknown as ClientEvents[K]);
-  });
-}
 
 /** Two new users made friends through the SDK's HTTP part. */
 async function friends(): Promise<{ alice: TestUser; bob: TestUser }> {
@@ -188,14 +147,7 @@ describe("client SDK session", () => {
     }
 
     // Act
-    const aliceClient = connect({
-      url: wsUrl(),
-      token: alice.token,
-      WebSocket,
-      position: at(0),
-      pageSize: 2,
-    });
-    clients.push(aliceClient);
+    const aliceClient = session(alice, at(0), { pageSize: 2 });
     await next(aliceClient, "init");
 
     // Assess

@@ -1113,7 +1113,7 @@ export function world(options: WorldOptions = {}) {
   const updateSettings: UpdateSettingsDeps = {
     ...settings,
     republish: async (userId) => void (await republishLocation(session, userId)),
-    reviewCadence: async (userId) => void (await reviewCadences(cadence, [userId])),
+    reviewCadences: reviewAll,
   };
   const historyWrite: HistoryWriteDeps = {
     history,
